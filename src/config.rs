@@ -1,0 +1,324 @@
+//! Settings read from the environment once at start and validated there.
+//!
+//! Every variable is listed, with its default, in `.env.example`. A bad value stops the start with
+//! one line that names the variable and what was expected: see [`ConfigError`].
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// Everything the application can be configured with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub host: String,
+    pub port: u16,
+    /// Development mode: detailed error page, template reload, no error mails.
+    pub debug: bool,
+    /// Path of the SQLite file (a leading `sqlite://` is accepted and removed).
+    pub database_url: String,
+    pub secret_key: SecretKey,
+    pub posts_per_page: i64,
+    pub log: LogSettings,
+    pub mail: MailSettings,
+    /// Addresses that receive error mails.
+    pub admins: Vec<String>,
+    /// Whether the /lab pages that trigger errors on purpose are served.
+    pub error_lab: bool,
+    /// Mark cookies `Secure`: set this when the site is served over HTTPS.
+    pub session_cookie_secure: bool,
+}
+
+/// The key that signs sessions, CSRF tokens, flash messages and reset tokens.
+#[derive(Debug, Clone)]
+pub struct SecretKey {
+    value: SecretString,
+    /// True when no SECRET_KEY was set and a random one was made at start.
+    pub generated: bool,
+}
+
+impl SecretKey {
+    /// The key's bytes, to derive signing keys from. Never log them.
+    pub fn expose(&self) -> &[u8] {
+        self.value.expose_secret().as_bytes()
+    }
+}
+
+/// Where and how logs are written.
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    pub dir: PathBuf,
+    /// An `EnvFilter` directive such as `info` or `microblog=debug,actix_web=info`.
+    pub level: String,
+    pub format: LogFormat,
+    pub max_bytes: u64,
+    pub backup_count: usize,
+}
+
+/// The format of log lines in files and on the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The SMTP server that error mails and password reset mails go through.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// No server means mails are written as `.eml` files to `LOG_DIR/mail/`.
+    pub server: Option<String>,
+    pub port: u16,
+    pub use_tls: bool,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
+    pub sender: String,
+}
+
+/// A variable that is set to a value the application cannot use.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}={value} is not valid: expected {expected}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub value: String,
+    pub expected: String,
+}
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup`, so tests can configure an app without touching the
+    /// process environment. An empty value counts as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        let host = env.string("HOST", "127.0.0.1");
+        if host.parse::<IpAddr>().is_err() && host != "localhost" {
+            return Err(env.invalid("HOST", &host, "an IP address such as 127.0.0.1 or 0.0.0.0"));
+        }
+        let debug = env.bool("DEBUG", false)?;
+        let loopback = host == "localhost"
+            || host
+                .parse::<IpAddr>()
+                .map(|ip| ip.is_loopback())
+                .unwrap_or(false);
+        let database_url = env.string("DATABASE_URL", "microblog.db");
+        let database_url = database_url
+            .strip_prefix("sqlite://")
+            .unwrap_or(&database_url)
+            .to_string();
+
+        Ok(Settings {
+            port: env.parse("PORT", 8000, "a port number from 0 to 65535")?,
+            debug,
+            database_url,
+            secret_key: env.secret_key()?,
+            posts_per_page: env.ranged("POSTS_PER_PAGE", 25, 1, 100)?,
+            log: LogSettings {
+                dir: PathBuf::from(env.string("LOG_DIR", "logs")),
+                level: env.log_level()?,
+                format: match env
+                    .string("LOG_FORMAT", "text")
+                    .to_ascii_lowercase()
+                    .as_str()
+                {
+                    "text" => LogFormat::Text,
+                    "json" => LogFormat::Json,
+                    other => return Err(env.invalid("LOG_FORMAT", other, "`text` or `json`")),
+                },
+                max_bytes: env.ranged("LOG_MAX_BYTES", 1_048_576, 1024, u64::MAX)?,
+                backup_count: env.ranged("LOG_BACKUP_COUNT", 5, 0, 1000)?,
+            },
+            mail: MailSettings {
+                server: env.optional("MAIL_SERVER"),
+                port: env.parse("MAIL_PORT", 25, "a port number from 1 to 65535")?,
+                use_tls: env.bool("MAIL_USE_TLS", false)?,
+                username: env.optional("MAIL_USERNAME"),
+                password: env.optional("MAIL_PASSWORD").map(SecretString::from),
+                sender: env.string("MAIL_SENDER", "microblog@localhost"),
+            },
+            admins: env.admins()?,
+            error_lab: env.bool("ERROR_LAB", loopback || debug)?,
+            session_cookie_secure: env.bool("SESSION_COOKIE_SECURE", false)?,
+            host,
+        })
+    }
+
+    /// The address to bind, as `host:port`.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// Typed reads of one variable each, with the error that names it.
+struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    fn optional(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+            .map(|value| value.trim().to_string())
+            .filter(|value| !value.is_empty())
+    }
+
+    fn string(&self, name: &str, default: &str) -> String {
+        self.optional(name).unwrap_or_else(|| default.to_string())
+    }
+
+    fn invalid(&self, variable: &'static str, value: &str, expected: &str) -> ConfigError {
+        ConfigError {
+            variable,
+            value: format!("{value:?}"),
+            expected: expected.to_string(),
+        }
+    }
+
+    fn parse<T: std::str::FromStr>(
+        &self,
+        name: &'static str,
+        default: T,
+        expected: &str,
+    ) -> Result<T, ConfigError> {
+        match self.optional(name) {
+            None => Ok(default),
+            Some(value) => value
+                .parse()
+                .map_err(|_| self.invalid(name, &value, expected)),
+        }
+    }
+
+    fn ranged<T>(&self, name: &'static str, default: T, min: T, max: T) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        let expected = format!("a whole number from {min} to {max}");
+        let value = self.parse(name, default, &expected)?;
+        if value < min || value > max {
+            return Err(self.invalid(name, &value.to_string(), &expected));
+        }
+        Ok(value)
+    }
+
+    fn bool(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.optional(name).map(|v| v.to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(v) if matches!(v.as_str(), "1" | "true" | "on" | "yes") => Ok(true),
+            Some(v) if matches!(v.as_str(), "0" | "false" | "off" | "no") => Ok(false),
+            Some(v) => Err(self.invalid(name, &v, "1 or 0 (also true/false, on/off, yes/no)")),
+        }
+    }
+
+    fn secret_key(&self) -> Result<SecretKey, ConfigError> {
+        match self.optional("SECRET_KEY") {
+            Some(key) if key.len() >= 32 => Ok(SecretKey {
+                value: SecretString::from(key),
+                generated: false,
+            }),
+            Some(_) => Err(ConfigError {
+                variable: "SECRET_KEY",
+                // The value itself is a secret: never echo it.
+                value: "(hidden)".to_string(),
+                expected:
+                    "at least 32 characters, for example the output of `openssl rand -hex 32`"
+                        .to_string(),
+            }),
+            None => Ok(SecretKey {
+                value: SecretString::from(crate::tokens::random_hex(32)),
+                generated: true,
+            }),
+        }
+    }
+
+    fn log_level(&self) -> Result<String, ConfigError> {
+        let level = self.string("LOG_LEVEL", "info");
+        match tracing_subscriber::EnvFilter::builder().parse(&level) {
+            Ok(_) => Ok(level),
+            Err(_) => Err(self.invalid(
+                "LOG_LEVEL",
+                &level,
+                "trace, debug, info, warn or error, or RUST_LOG-style filters such as `info,microblog=debug`",
+            )),
+        }
+    }
+
+    fn admins(&self) -> Result<Vec<String>, ConfigError> {
+        let admins: Vec<String> = self
+            .string("ADMINS", "admin@example.com")
+            .split(',')
+            .map(|address| address.trim().to_string())
+            .filter(|address| !address.is_empty())
+            .collect();
+        match admins
+            .iter()
+            .find(|address| !validator::ValidateEmail::validate_email(*address))
+        {
+            Some(bad) => Err(self.invalid("ADMINS", bad, "comma-separated email addresses")),
+            None => Ok(admins),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_serve_on_localhost_port_8000_with_a_generated_key() {
+        let settings = settings(&[]).expect("defaults are valid");
+        assert_eq!(settings.address(), "127.0.0.1:8000");
+        assert!(settings.secret_key.generated);
+        assert!(settings.error_lab, "the lab is on for a loopback host");
+        assert_eq!(settings.database_url, "microblog.db");
+    }
+
+    #[test]
+    fn a_bad_port_names_the_variable_and_what_was_expected() {
+        let error = settings(&[("PORT", "abc")]).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "PORT=\"abc\" is not valid: expected a port number from 0 to 65535"
+        );
+    }
+
+    #[test]
+    fn a_short_secret_key_is_refused_without_echoing_it() {
+        let error = settings(&[("SECRET_KEY", "hunter2")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("SECRET_KEY"));
+        assert!(!error.contains("hunter2"));
+    }
+
+    #[test]
+    fn the_lab_is_off_on_a_public_host_unless_debugging() {
+        assert!(!settings(&[("HOST", "0.0.0.0")]).unwrap().error_lab);
+        assert!(
+            settings(&[("HOST", "0.0.0.0"), ("DEBUG", "1")])
+                .unwrap()
+                .error_lab
+        );
+    }
+
+    #[test]
+    fn a_sqlite_url_prefix_is_accepted() {
+        let settings = settings(&[("DATABASE_URL", "sqlite://data/app.db")]).unwrap();
+        assert_eq!(settings.database_url, "data/app.db");
+    }
+
+    #[test]
+    fn bad_enum_like_values_list_the_valid_ones() {
+        let error = settings(&[("LOG_FORMAT", "xml")]).unwrap_err().to_string();
+        assert!(error.contains("`text` or `json`"), "{error}");
+        let error = settings(&[("DEBUG", "maybe")]).unwrap_err().to_string();
+        assert!(error.starts_with("DEBUG="), "{error}");
+    }
+}

@@ -1,0 +1,31 @@
+//! Diesel's view of the tables created in `migrations/`.
+
+diesel::table! {
+    users (id) {
+        id -> Integer,
+        username -> Text,
+        email -> Text,
+        password_hash -> Text,
+        about_me -> Text,
+        last_seen -> Timestamp,
+    }
+}
+
+diesel::table! {
+    posts (id) {
+        id -> Integer,
+        body -> Text,
+        timestamp -> Timestamp,
+        user_id -> Integer,
+    }
+}
+
+diesel::table! {
+    followers (follower_id, followed_id) {
+        follower_id -> Integer,
+        followed_id -> Integer,
+    }
+}
+
+diesel::joinable!(posts -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, posts, followers);

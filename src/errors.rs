@@ -1,0 +1,199 @@
+//! The one application error type, its HTTP status, and the single place where library errors
+//! (diesel, r2d2, the blocking pool) become application errors.
+//!
+//! `Display` is what a user may read. The cause chain, printed by `Debug` as "Caused by:" lines,
+//! only ever reaches the logs and the error mails. Turning an error into a page happens in
+//! `error_pages.rs`, which can see the request (to choose HTML or JSON and to show the request id).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+/// Everything a handler can fail with.
+#[derive(thiserror::Error)]
+pub enum AppError {
+    #[error("The page you asked for does not exist.")]
+    NotFound,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("You are not allowed to do that.")]
+    Forbidden,
+    /// The form's CSRF token was missing or did not match this session's.
+    #[error("The form has expired or did not come from this site. Go back, reload the page and try again.")]
+    CsrfRejected,
+    /// The page needs a logged-in user; answered with a redirect to the login page.
+    #[error("Please log in to access this page.")]
+    LoginRequired { next: String },
+    #[error("The request is too large.")]
+    PayloadTooLarge,
+    /// A unique index refused the write: the user can fix this by choosing another value.
+    #[error("That {0} is already taken.")]
+    Taken(UniqueField),
+    /// The database (or another dependency) cannot answer right now; trying again may work.
+    #[error("The service is busy or temporarily unavailable. Please try again in a moment.")]
+    Unavailable(#[source] anyhow::Error),
+    /// A bug or an unexpected failure: the details go to the log, never to the user.
+    #[error("An unexpected error has occurred.")]
+    Unexpected(#[source] anyhow::Error),
+}
+
+/// Which unique value was already taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniqueField {
+    Username,
+    Email,
+    Other,
+}
+
+impl std::fmt::Display for UniqueField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            UniqueField::Username => "username",
+            UniqueField::Email => "email address",
+            UniqueField::Other => "value",
+        })
+    }
+}
+
+impl AppError {
+    /// Wraps any error as an unexpected one (a 500).
+    pub fn unexpected(error: impl Into<anyhow::Error>) -> Self {
+        AppError::Unexpected(error.into())
+    }
+
+    /// Adds what was being done to the cause chain of a 500 or 503; other errors are already
+    /// fully described by their variant.
+    pub fn context(self, doing: &'static str) -> Self {
+        match self {
+            AppError::Unexpected(e) => AppError::Unexpected(e.context(doing)),
+            AppError::Unavailable(e) => AppError::Unavailable(e.context(doing)),
+            other => other,
+        }
+    }
+
+    /// Whether this error is a failure of ours (logged at ERROR and mailed) rather than a
+    /// problem with the request.
+    pub fn is_server_error(&self) -> bool {
+        self.status_code().is_server_error()
+    }
+}
+
+/// `.context("Failed to …")` for any result whose error converts into an [`AppError`].
+pub trait ResultExt<T> {
+    fn context(self, doing: &'static str) -> Result<T, AppError>;
+}
+
+impl<T, E: Into<AppError>> ResultExt<T> for Result<T, E> {
+    fn context(self, doing: &'static str) -> Result<T, AppError> {
+        self.map_err(|e| e.into().context(doing))
+    }
+}
+
+impl std::fmt::Debug for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        error_chain_fmt(self, f)
+    }
+}
+
+/// Writes an error and each of its sources as "Caused by:" lines.
+pub fn error_chain_fmt(
+    error: &dyn std::error::Error,
+    f: &mut std::fmt::Formatter<'_>,
+) -> std::fmt::Result {
+    write!(f, "{error}")?;
+    let mut source = error.source();
+    while let Some(cause) = source {
+        write!(f, "\n\nCaused by:\n    {cause}")?;
+        source = cause.source();
+    }
+    Ok(())
+}
+
+/// The one place where diesel's errors get their meaning for this application.
+impl From<DieselError> for AppError {
+    fn from(error: DieselError) -> Self {
+        match &error {
+            DieselError::NotFound => AppError::NotFound,
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                // SQLite names the column only in the message: "UNIQUE constraint failed: users.username".
+                let message = info.message();
+                if message.contains("users.username") {
+                    AppError::Taken(UniqueField::Username)
+                } else if message.contains("users.email") {
+                    AppError::Taken(UniqueField::Email)
+                } else {
+                    AppError::Taken(UniqueField::Other)
+                }
+            }
+            DieselError::DatabaseError(_, info)
+                if info.message().contains("database is locked")
+                    || info.message().contains("database is busy") =>
+            {
+                AppError::Unavailable(anyhow::Error::new(error))
+            }
+            _ => AppError::Unexpected(anyhow::Error::new(error)),
+        }
+    }
+}
+
+/// No connection within the pool's timeout: the database is overloaded or unreachable.
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(error: diesel::r2d2::PoolError) -> Self {
+        AppError::Unavailable(anyhow::Error::new(error).context("No database connection available"))
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Forbidden | AppError::CsrfRejected => StatusCode::FORBIDDEN,
+            AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Taken(_) => StatusCode::CONFLICT,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A bare response: `error_pages.rs` replaces its body with our page or problem document,
+    /// because only there is the request (Accept header, request id, user) known.
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            AppError::LoginRequired { next } => {
+                let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+                HttpResponse::SeeOther()
+                    .insert_header(("Location", format!("/auth/login?{query}")))
+                    .finish()
+            }
+            _ => HttpResponse::new(self.status_code()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_prints_the_whole_chain_and_display_only_the_user_message() {
+        let error = AppError::unexpected(std::io::Error::other("disk on fire"))
+            .context("Failed to save the post");
+        assert_eq!(error.to_string(), "An unexpected error has occurred.");
+        let debug = format!("{error:?}");
+        assert!(
+            debug.contains("Caused by:\n    Failed to save the post"),
+            "{debug}"
+        );
+        assert!(debug.contains("Caused by:\n    disk on fire"), "{debug}");
+    }
+
+    #[test]
+    fn not_found_from_diesel_is_a_404() {
+        assert_eq!(
+            AppError::from(DieselError::NotFound).status_code(),
+            StatusCode::NOT_FOUND
+        );
+    }
+}

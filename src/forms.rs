@@ -1,0 +1,227 @@
+//! The forms, with the rules a form can check by itself (`#[derive(Validate)]`), and the errors
+//! shown next to each field. Rules that need the database (a taken username) are checked by the
+//! route after these, and the database's unique indexes guard both.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use validator::{Validate, ValidationError, ValidationErrors};
+
+/// Messages shown next to each field, by field name.
+#[derive(Debug, Default, Serialize)]
+pub struct FormErrors(BTreeMap<String, Vec<String>>);
+
+impl FormErrors {
+    /// Adds `message` next to `field`.
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0
+            .entry(field.to_string())
+            .or_default()
+            .push(message.into());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The result of `validator`'s checks, as messages.
+    pub fn from_validation(result: Result<(), ValidationErrors>) -> Self {
+        let mut errors = FormErrors::default();
+        if let Err(validation) = result {
+            for (field, field_errors) in validation.field_errors() {
+                for error in field_errors {
+                    let message = match &error.message {
+                        Some(message) => message.to_string(),
+                        None => {
+                            let mut fallback = String::new();
+                            let _ = write!(fallback, "This value is not valid ({}).", error.code);
+                            fallback
+                        }
+                    };
+                    errors.add(&field, message);
+                }
+            }
+        }
+        errors
+    }
+}
+
+/// Usernames appear in URLs (`/user/<username>`): keep them to characters that need no escaping.
+fn username_rules(username: &str) -> Result<(), ValidationError> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    if username.chars().all(allowed) {
+        Ok(())
+    } else {
+        Err(ValidationError::new("username_characters")
+            .with_message("Use only letters, numbers, dots, dashes and underscores.".into()))
+    }
+}
+
+// Passwords are `SecretString`s, which `validator` cannot inspect (it would copy the value into
+// its error): their rules are checked by hand.
+fn check_new_password(password: &SecretString, password2: &SecretString, errors: &mut FormErrors) {
+    let length = password.expose_secret().chars().count();
+    if !(8..=128).contains(&length) {
+        errors.add("password", "Use a password of 8 to 128 characters.");
+    }
+    if password.expose_secret() != password2.expose_secret() {
+        errors.add("password2", "The passwords do not match.");
+    }
+}
+
+/// `/auth/login`.
+#[derive(Deserialize, Validate)]
+pub struct LoginForm {
+    #[validate(length(min = 1, message = "This field is required."))]
+    pub username: String,
+    pub password: SecretString,
+    pub remember_me: Option<String>,
+}
+
+impl LoginForm {
+    /// Checks that both fields were filled in.
+    pub fn check(&self) -> FormErrors {
+        let mut errors = FormErrors::from_validation(self.validate());
+        if self.password.expose_secret().is_empty() {
+            errors.add("password", "This field is required.");
+        }
+        errors
+    }
+}
+
+/// `/auth/register`.
+#[derive(Deserialize, Validate)]
+pub struct RegistrationForm {
+    #[validate(
+        length(min = 1, max = 64, message = "Use 1 to 64 characters."),
+        custom(function = "username_rules")
+    )]
+    pub username: String,
+    #[validate(
+        email(message = "Please enter a valid email address."),
+        length(max = 120, message = "Use at most 120 characters.")
+    )]
+    pub email: String,
+    pub password: SecretString,
+    pub password2: SecretString,
+}
+
+impl RegistrationForm {
+    /// Trims the text fields and checks every rule that needs no database.
+    pub fn check(&mut self) -> FormErrors {
+        self.username = self.username.trim().to_string();
+        self.email = self.email.trim().to_string();
+        let mut errors = FormErrors::from_validation(self.validate());
+        check_new_password(&self.password, &self.password2, &mut errors);
+        errors
+    }
+}
+
+/// `/edit_profile`.
+#[derive(Deserialize, Serialize, Validate)]
+pub struct EditProfileForm {
+    #[validate(
+        length(min = 1, max = 64, message = "Use 1 to 64 characters."),
+        custom(function = "username_rules")
+    )]
+    pub username: String,
+    #[serde(default)]
+    #[validate(length(max = 140, message = "Use at most 140 characters."))]
+    pub about_me: String,
+}
+
+impl EditProfileForm {
+    /// Trims the text fields and checks every rule that needs no database.
+    pub fn check(&mut self) -> FormErrors {
+        self.username = self.username.trim().to_string();
+        self.about_me = self.about_me.trim().to_string();
+        FormErrors::from_validation(self.validate())
+    }
+}
+
+/// The "Say something" form on the index page.
+#[derive(Deserialize, Serialize, Validate)]
+pub struct PostForm {
+    #[validate(length(min = 1, max = 140, message = "Say something in 1 to 140 characters."))]
+    pub post: String,
+}
+
+impl PostForm {
+    /// Trims the post and checks its length.
+    pub fn check(&mut self) -> FormErrors {
+        self.post = self.post.trim().to_string();
+        FormErrors::from_validation(self.validate())
+    }
+}
+
+/// A form with nothing but its CSRF token (follow, unfollow, logout, the lab's buttons).
+#[derive(Deserialize)]
+pub struct EmptyForm {}
+
+/// `/auth/reset_password_request`.
+#[derive(Deserialize, Serialize, Validate)]
+pub struct ResetPasswordRequestForm {
+    #[validate(email(message = "Please enter a valid email address."))]
+    pub email: String,
+}
+
+impl ResetPasswordRequestForm {
+    /// Trims the address and checks its form.
+    pub fn check(&mut self) -> FormErrors {
+        self.email = self.email.trim().to_string();
+        FormErrors::from_validation(self.validate())
+    }
+}
+
+/// `/auth/reset_password/<token>`.
+#[derive(Deserialize)]
+pub struct ResetPasswordForm {
+    pub password: SecretString,
+    pub password2: SecretString,
+}
+
+impl ResetPasswordForm {
+    /// Checks the new password and its repetition.
+    pub fn check(&self) -> FormErrors {
+        let mut errors = FormErrors::default();
+        check_new_password(&self.password, &self.password2, &mut errors);
+        errors
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registration(username: &str, password: &str, password2: &str) -> RegistrationForm {
+        RegistrationForm {
+            username: username.into(),
+            email: "susan@example.com".into(),
+            password: SecretString::from(password),
+            password2: SecretString::from(password2),
+        }
+    }
+
+    #[test]
+    fn a_valid_registration_has_no_errors() {
+        assert!(registration(" susan ", "long enough", "long enough")
+            .check()
+            .is_empty());
+    }
+
+    #[test]
+    fn usernames_with_slashes_or_spaces_are_refused() {
+        let errors = registration("su/san", "long enough", "long enough").check();
+        assert!(errors.0.contains_key("username"));
+        let errors = registration("su san", "long enough", "long enough").check();
+        assert!(errors.0.contains_key("username"));
+    }
+
+    #[test]
+    fn mismatched_passwords_are_reported_on_the_second_field() {
+        let errors = registration("susan", "long enough", "different!").check();
+        assert_eq!(errors.0["password2"], vec!["The passwords do not match."]);
+    }
+}

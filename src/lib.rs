@@ -1,0 +1,20 @@
+//! microblog: the Flask Mega-Tutorial's microblog on actix-web, diesel and tera, built to show
+//! production error handling end to end. `startup.rs` is the place to start reading.
+
+pub mod config;
+pub mod csrf;
+pub mod db;
+pub mod error_pages;
+pub mod errors;
+pub mod forms;
+pub mod models;
+pub mod page;
+pub mod panics;
+pub mod password;
+pub mod routes;
+pub mod seed;
+pub mod session;
+pub mod startup;
+pub mod telemetry;
+pub mod templates;
+pub mod tokens;

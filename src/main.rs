@@ -1,0 +1,48 @@
+//! `microblog` serves the site; `microblog seed` fills the database with demo data.
+
+use std::process::ExitCode;
+
+use microblog::config::Settings;
+use microblog::startup::Application;
+use microblog::{seed, telemetry};
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    // A missing .env is normal; the defaults serve a fresh checkout.
+    let _ = dotenvy::dotenv();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("microblog: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let settings = Settings::from_env()?;
+    telemetry::init(&settings.log);
+    match std::env::args().nth(1).as_deref() {
+        None => {}
+        Some("seed") => return Ok(seed::run(&settings)?),
+        Some(other) => {
+            return Err(format!("unknown command {other:?}: try `seed` or nothing").into())
+        }
+    }
+    if settings.secret_key.generated {
+        tracing::warn!(
+            "SECRET_KEY is not set: using a random key, so sessions will not survive a restart"
+        );
+    }
+    let application = Application::build(settings.clone()).await?;
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        address = %format!("http://{}:{}", settings.host, application.port()),
+        database = %settings.database_url,
+        lab = settings.error_lab,
+        "Microblog startup"
+    );
+    application.run_until_stopped().await?;
+    tracing::info!("Microblog shutdown");
+    Ok(())
+}

@@ -1,0 +1,37 @@
+//! Rows of the database and the queries on them. Every function takes a connection and is
+//! synchronous; handlers call them through [`crate::db::run`].
+
+mod follow;
+mod post;
+mod user;
+
+pub use follow::{follow, follower_count, following_count, is_following, unfollow};
+pub use post::{create_post, explore_posts, search_posts, timeline_posts, user_posts, PostView};
+pub use user::{NewUser, User};
+
+/// One page of a longer list, read with one query whatever the page size.
+#[derive(Debug, serde::Serialize)]
+pub struct Paginated<T> {
+    pub items: Vec<T>,
+    pub page: i64,
+    pub has_next: bool,
+}
+
+impl<T> Paginated<T> {
+    /// Builds a page from rows read with `LIMIT per_page + 1`: the extra row only says whether
+    /// a next page exists, so no COUNT query is needed.
+    pub fn from_rows(mut rows: Vec<T>, page: i64, per_page: i64) -> Self {
+        let has_next = rows.len() as i64 > per_page;
+        rows.truncate(per_page as usize);
+        Paginated {
+            items: rows,
+            page,
+            has_next,
+        }
+    }
+}
+
+/// The OFFSET and LIMIT that read page `page` (1-based) plus one row to detect a next page.
+pub fn page_window(page: i64, per_page: i64) -> (i64, i64) {
+    ((page.max(1) - 1).saturating_mul(per_page), per_page + 1)
+}

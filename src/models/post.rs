@@ -1,0 +1,160 @@
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel::SqliteConnection;
+
+use super::user::avatar_url;
+use super::{page_window, Paginated};
+use crate::db::schema::{followers, posts, users};
+use crate::errors::{AppError, ResultExt};
+use crate::templates::{iso_time, time_ago};
+
+/// A post as the templates show it, with its author's name and avatar.
+#[derive(Debug, serde::Serialize)]
+pub struct PostView {
+    pub id: i32,
+    pub body: String,
+    pub author: String,
+    pub avatar: String,
+    /// ISO 8601, for `<time datetime>`.
+    pub timestamp: String,
+    /// "5 minutes ago".
+    pub ago: String,
+}
+
+type PostRow = (i32, String, NaiveDateTime, String, String);
+
+/// The columns of a post and its author, read with one join.
+fn with_author() -> diesel::dsl::Select<
+    diesel::dsl::InnerJoin<posts::table, users::table>,
+    (
+        posts::id,
+        posts::body,
+        posts::timestamp,
+        users::username,
+        users::email,
+    ),
+> {
+    posts::table.inner_join(users::table).select((
+        posts::id,
+        posts::body,
+        posts::timestamp,
+        users::username,
+        users::email,
+    ))
+}
+
+fn into_views(rows: Vec<PostRow>, page: i64, per_page: i64) -> Paginated<PostView> {
+    let now = Utc::now().naive_utc();
+    let views = rows
+        .into_iter()
+        .map(|(id, body, timestamp, author, email)| PostView {
+            id,
+            body,
+            avatar: avatar_url(&email, 36),
+            author,
+            timestamp: iso_time(timestamp),
+            ago: time_ago(timestamp, now),
+        })
+        .collect();
+    Paginated::from_rows(views, page, per_page)
+}
+
+/// Publishes a post by `user_id`.
+#[tracing::instrument(name = "Create post", skip(conn, body))]
+pub fn create_post(conn: &mut SqliteConnection, user_id: i32, body: &str) -> Result<i32, AppError> {
+    diesel::insert_into(posts::table)
+        .values((
+            posts::body.eq(body),
+            posts::timestamp.eq(Utc::now().naive_utc()),
+            posts::user_id.eq(user_id),
+        ))
+        .returning(posts::id)
+        .get_result(conn)
+        .context("Failed to insert a post")
+}
+
+/// Posts by `user_id` and by everyone they follow, newest first.
+#[tracing::instrument(name = "Timeline posts", skip(conn))]
+pub fn timeline_posts(
+    conn: &mut SqliteConnection,
+    user_id: i32,
+    page: i64,
+    per_page: i64,
+) -> Result<Paginated<PostView>, AppError> {
+    let (offset, limit) = page_window(page, per_page);
+    let followed = followers::table
+        .filter(followers::follower_id.eq(user_id))
+        .select(followers::followed_id);
+    let rows = with_author()
+        .filter(
+            posts::user_id
+                .eq(user_id)
+                .or(posts::user_id.eq_any(followed)),
+        )
+        .order((posts::timestamp.desc(), posts::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .load::<PostRow>(conn)
+        .context("Failed to load the timeline")?;
+    Ok(into_views(rows, page, per_page))
+}
+
+/// Everyone's posts, newest first.
+#[tracing::instrument(name = "Explore posts", skip(conn))]
+pub fn explore_posts(
+    conn: &mut SqliteConnection,
+    page: i64,
+    per_page: i64,
+) -> Result<Paginated<PostView>, AppError> {
+    let (offset, limit) = page_window(page, per_page);
+    let rows = with_author()
+        .order((posts::timestamp.desc(), posts::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .load::<PostRow>(conn)
+        .context("Failed to load the explore page")?;
+    Ok(into_views(rows, page, per_page))
+}
+
+/// The posts of one user, newest first.
+#[tracing::instrument(name = "User posts", skip(conn))]
+pub fn user_posts(
+    conn: &mut SqliteConnection,
+    user_id: i32,
+    page: i64,
+    per_page: i64,
+) -> Result<Paginated<PostView>, AppError> {
+    let (offset, limit) = page_window(page, per_page);
+    let rows = with_author()
+        .filter(posts::user_id.eq(user_id))
+        .order((posts::timestamp.desc(), posts::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .load::<PostRow>(conn)
+        .context("Failed to load a user's posts")?;
+    Ok(into_views(rows, page, per_page))
+}
+
+/// Posts whose body contains `query` (case-insensitive for ASCII), newest first.
+#[tracing::instrument(name = "Search posts", skip(conn))]
+pub fn search_posts(
+    conn: &mut SqliteConnection,
+    query: &str,
+    page: i64,
+    per_page: i64,
+) -> Result<Paginated<PostView>, AppError> {
+    let (offset, limit) = page_window(page, per_page);
+    // `%` and `_` typed by the user are literal characters, not wildcards.
+    let escaped = query
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let rows = with_author()
+        .filter(posts::body.like(format!("%{escaped}%")).escape('\\'))
+        .order((posts::timestamp.desc(), posts::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .load::<PostRow>(conn)
+        .context("Failed to search posts")?;
+    Ok(into_views(rows, page, per_page))
+}

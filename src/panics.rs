@@ -1,0 +1,118 @@
+//! Panics as errors. actix drops the connection when a handler panics; [`catch_panics`] catches
+//! the unwind instead and turns it into a 500 that `error_pages.rs` renders, and the hook
+//! installed here keeps the panic's message, location and backtrace so the log line and the mail
+//! can show where it happened.
+
+use std::any::Any;
+use std::backtrace::Backtrace;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Once;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use futures_util::FutureExt;
+
+use crate::errors::AppError;
+
+/// Middleware for each resource (see `startup.rs`): a panicking handler answers 500.
+///
+/// It wraps resources rather than the whole app because it must keep a clone of the request to
+/// answer with, and actix's router needs to own the request alone while it routes; by the time a
+/// resource is called, routing is done.
+pub async fn catch_panics(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let http_req = req.request().clone();
+    let mut handled = std::pin::pin!(AssertUnwindSafe(next.call(req)).catch_unwind());
+    let outcome =
+        std::future::poll_fn(|cx| while_handling_request(|| handled.as_mut().poll(cx))).await;
+    match outcome {
+        Ok(result) => result.map(ServiceResponse::map_into_boxed_body),
+        Err(panic) => Ok(ServiceResponse::from_err(into_app_error(panic), http_req)),
+    }
+}
+
+thread_local! {
+    /// True while this thread is polling a request's handler.
+    static IN_REQUEST: Cell<bool> = const { Cell::new(false) };
+    /// What the hook saw of the last panic in a request on this thread.
+    static LAST_PANIC: RefCell<Option<PanicReport>> = const { RefCell::new(None) };
+}
+
+/// Where and why a handler panicked.
+#[derive(Debug, thiserror::Error)]
+#[error("A handler panicked at {location}: {message}")]
+pub struct PanicReport {
+    pub message: String,
+    pub location: String,
+    pub backtrace: String,
+}
+
+/// Installs the panic hook once per process. Panics outside requests are logged at ERROR and
+/// then handed to the previous hook; panics inside requests are reported by `error_pages.rs`,
+/// so that each is logged exactly once.
+pub fn install_hook() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let report = PanicReport {
+                message: payload_message(info.payload()),
+                location: info
+                    .location()
+                    .map(|l| format!("{}:{}", l.file(), l.line()))
+                    .unwrap_or_else(|| "an unknown location".to_string()),
+                backtrace: match Backtrace::capture() {
+                    bt if bt.status() == std::backtrace::BacktraceStatus::Captured => {
+                        bt.to_string()
+                    }
+                    _ => String::new(),
+                },
+            };
+            if IN_REQUEST.get() {
+                LAST_PANIC.with_borrow_mut(|last| *last = Some(report));
+            } else {
+                tracing::error!(
+                    panic.message = %report.message,
+                    panic.location = %report.location,
+                    "A panic outside any request"
+                );
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Runs `poll` (one poll of a request's future) with the in-request flag set.
+fn while_handling_request<T>(poll: impl FnOnce() -> T) -> T {
+    let outer = IN_REQUEST.replace(true);
+    let result = poll();
+    IN_REQUEST.set(outer);
+    result
+}
+
+/// The 500 error for a caught panic, with the report the hook kept (when it ran on this thread).
+fn into_app_error(payload: Box<dyn Any + Send>) -> AppError {
+    let report = LAST_PANIC
+        .with_borrow_mut(Option::take)
+        .unwrap_or_else(|| PanicReport {
+            message: payload_message(payload.as_ref()),
+            location: "an unknown location".to_string(),
+            backtrace: String::new(),
+        });
+    AppError::unexpected(report)
+}
+
+fn payload_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(message) = payload.downcast_ref::<&str>() {
+        message.to_string()
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "a panic without a message".to_string()
+    }
+}

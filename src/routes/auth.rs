@@ -1,0 +1,303 @@
+//! Accounts: `/auth/register`, `/auth/login`, `/auth/logout`.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use actix_web_flash_messages::FlashMessage;
+use serde::{Deserialize, Serialize};
+use tera::Context;
+
+use super::see_other;
+use crate::csrf::CsrfForm;
+use crate::db;
+use crate::errors::{AppError, UniqueField};
+use crate::forms::{EmptyForm, FormErrors, LoginForm, RegistrationForm};
+use crate::models::{NewUser, User};
+use crate::page::Page;
+use crate::password::{hash_password, verify_password};
+use crate::session::{forget_cookie, log_in, log_out, remember_cookie};
+use crate::startup::AppState;
+
+/// `?next=` on the login page: where to go after logging in.
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+/// `next` if it is a path on this site, else `/index`. Refused: absolute URLs
+/// (`https://evil.example`), scheme-relative ones (`//evil.example`), backslashes that browsers
+/// read as slashes (`/\evil.example`), and control characters and spaces.
+pub fn safe_redirect_target(next: Option<&str>) -> &str {
+    match next {
+        Some(next)
+            if next.starts_with('/')
+                && !next.starts_with("//")
+                && !next.contains('\\')
+                && !next.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
+            next
+        }
+        _ => "/index",
+    }
+}
+
+/// The login form's values as the template shows them (never the password).
+#[derive(Serialize)]
+struct LoginValues<'a> {
+    username: &'a str,
+    remember_me: bool,
+}
+
+/// `GET /auth/login`.
+#[tracing::instrument(name = "Login form", skip_all)]
+pub async fn login_form(
+    page: Page,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse, AppError> {
+    if page.user().is_some() {
+        return Ok(see_other(safe_redirect_target(query.next.as_deref())));
+    }
+    let values = LoginValues {
+        username: "",
+        remember_me: false,
+    };
+    render_login(
+        &page,
+        &query,
+        &values,
+        &FormErrors::default(),
+        StatusCode::OK,
+    )
+}
+
+/// `POST /auth/login`. Unknown users and wrong passwords take the same path (a hash is always
+/// verified) and get the same message.
+#[tracing::instrument(name = "Login", skip_all, fields(username = %form.0.username))]
+pub async fn login(
+    page: Page,
+    state: web::Data<AppState>,
+    session: Session,
+    query: web::Query<NextQuery>,
+    form: CsrfForm<LoginForm>,
+) -> Result<HttpResponse, AppError> {
+    let CsrfForm(form) = form;
+    let errors = form.check();
+    let values = LoginValues {
+        username: form.username.trim(),
+        remember_me: form.remember_me.is_some(),
+    };
+    if !errors.is_empty() {
+        return render_login(
+            &page,
+            &query,
+            &values,
+            &errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    let username = values.username.to_string();
+    let password = form.password;
+    let user = db::run(&state.pool, move |conn| {
+        let user = User::find_by_username(conn, &username)?;
+        let stored_hash = user.as_ref().map(|user| user.password_hash.as_str());
+        Ok(verify_password(stored_hash, &password)
+            .then_some(user)
+            .flatten())
+    })
+    .await?;
+
+    let Some(user) = user else {
+        tracing::info!("Login refused: invalid username or password");
+        let mut errors = FormErrors::default();
+        errors.add("form", "Invalid username or password.");
+        return render_login(
+            &page,
+            &query,
+            &values,
+            &errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    };
+    log_in(&session, user.id)?;
+    tracing::info!(user_id = user.id, "Logged in");
+    let mut response = see_other(safe_redirect_target(query.next.as_deref()));
+    if values.remember_me {
+        response
+            .add_cookie(&remember_cookie(&state, user.id))
+            .map_err(AppError::unexpected)?;
+    }
+    Ok(response)
+}
+
+fn render_login(
+    page: &Page,
+    query: &NextQuery,
+    values: &LoginValues,
+    errors: &FormErrors,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let next = query.next.as_deref().filter(|next| !next.is_empty());
+    let action = match next {
+        Some(next) => format!(
+            "/auth/login?{}",
+            serde_urlencoded::to_string([("next", next)]).unwrap_or_default()
+        ),
+        None => "/auth/login".to_string(),
+    };
+    let mut context = Context::new();
+    context.insert("title", "Sign In");
+    context.insert("form", values);
+    context.insert("errors", errors);
+    context.insert("action", &action);
+    context.insert("login_required", &next.is_some());
+    page.render("auth/login.html", status, context)
+}
+
+/// `POST /auth/logout`: a POST with a CSRF token, so that another site cannot log you out.
+#[tracing::instrument(name = "Logout", skip_all)]
+pub async fn logout(
+    session: Session,
+    _form: CsrfForm<EmptyForm>,
+) -> Result<HttpResponse, AppError> {
+    log_out(&session);
+    FlashMessage::info("You have been logged out.").send();
+    let mut response = see_other("/auth/login");
+    response
+        .add_removal_cookie(&forget_cookie())
+        .map_err(AppError::unexpected)?;
+    Ok(response)
+}
+
+/// The registration form's values as the template shows them (never the passwords).
+#[derive(Serialize)]
+struct RegistrationValues<'a> {
+    username: &'a str,
+    email: &'a str,
+}
+
+/// `GET /auth/register`.
+#[tracing::instrument(name = "Registration form", skip_all)]
+pub async fn register_form(page: Page) -> Result<HttpResponse, AppError> {
+    if page.user().is_some() {
+        return Ok(see_other("/index"));
+    }
+    let values = RegistrationValues {
+        username: "",
+        email: "",
+    };
+    render_register(&page, &values, &FormErrors::default())
+}
+
+/// `POST /auth/register`: validates the form, then checks the database for a taken username or
+/// email, then inserts; the unique indexes answer the same way for two requests that race.
+#[tracing::instrument(name = "Register", skip_all, fields(username = %form.0.username))]
+pub async fn register(
+    page: Page,
+    state: web::Data<AppState>,
+    form: CsrfForm<RegistrationForm>,
+) -> Result<HttpResponse, AppError> {
+    let CsrfForm(mut form) = form;
+    let mut errors = form.check();
+    if errors.is_empty() {
+        let (username, email) = (form.username.clone(), form.email.clone());
+        let (username_taken, email_taken) = db::run(&state.pool, move |conn| {
+            Ok((
+                User::username_taken(conn, &username, None)?,
+                User::email_taken(conn, &email, None)?,
+            ))
+        })
+        .await?;
+        if username_taken {
+            errors.add("username", "Please use a different username.");
+        }
+        if email_taken {
+            errors.add("email", "Please use a different email address.");
+        }
+    }
+    let RegistrationForm {
+        username,
+        email,
+        password,
+        ..
+    } = form;
+    let values = RegistrationValues {
+        username: &username,
+        email: &email,
+    };
+    if !errors.is_empty() {
+        return render_register(&page, &values, &errors);
+    }
+
+    let password_hash = web::block(move || hash_password(&password))
+        .await
+        .map_err(AppError::unexpected)??;
+    let (username, email) = (username.clone(), email.clone());
+    let inserted = db::run(&state.pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            let new_user = NewUser {
+                username: &username,
+                email: &email,
+                password_hash: &password_hash,
+            };
+            User::insert(conn, &new_user)
+        })
+    })
+    .await;
+    match inserted {
+        Ok(user) => {
+            tracing::info!(user_id = user.id, "Registered a new user");
+            FlashMessage::success("Congratulations, you are now a registered user!").send();
+            Ok(see_other("/auth/login"))
+        }
+        Err(AppError::Taken(field)) => {
+            match field {
+                UniqueField::Email => errors.add("email", "Please use a different email address."),
+                _ => errors.add("username", "Please use a different username."),
+            }
+            render_register(&page, &values, &errors)
+        }
+        Err(other) => Err(other),
+    }
+}
+
+fn render_register(
+    page: &Page,
+    values: &RegistrationValues,
+    errors: &FormErrors,
+) -> Result<HttpResponse, AppError> {
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut context = Context::new();
+    context.insert("title", "Register");
+    context.insert("form", values);
+    context.insert("errors", errors);
+    page.render("auth/register.html", status, context)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_redirect_target;
+
+    #[test]
+    fn only_paths_on_this_site_are_redirect_targets() {
+        assert_eq!(
+            safe_redirect_target(Some("/user/susan?page=2")),
+            "/user/susan?page=2"
+        );
+        for hostile in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "/\tevil",
+            "/ok\r\nSet-Cookie: x=1",
+            "",
+            "evil.example",
+        ] {
+            assert_eq!(safe_redirect_target(Some(hostile)), "/index", "{hostile:?}");
+        }
+        assert_eq!(safe_redirect_target(None), "/index");
+    }
+}

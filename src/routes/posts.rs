@@ -1,0 +1,137 @@
+//! The timelines: home (`/`, `/index`), `/explore` and `/search`.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use actix_web_flash_messages::FlashMessage;
+use serde::Deserialize;
+use tera::Context;
+
+use super::{page_links, see_other, PageQuery};
+use crate::csrf::CsrfForm;
+use crate::db;
+use crate::errors::AppError;
+use crate::forms::{FormErrors, PostForm};
+use crate::models::{self, Paginated, PostView};
+use crate::page::Page;
+use crate::startup::AppState;
+
+/// `GET /` and `/index`: the post form and the timeline of the user and the users they follow.
+#[tracing::instrument(name = "Home page", skip_all)]
+pub async fn index(
+    page: Page,
+    state: web::Data<AppState>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let form = PostForm {
+        post: String::new(),
+    };
+    home(&page, &state, query.page(), form, FormErrors::default()).await
+}
+
+/// `POST /` and `/index`: publishes a post.
+#[tracing::instrument(name = "Publish post", skip_all)]
+pub async fn publish(
+    page: Page,
+    state: web::Data<AppState>,
+    CsrfForm(mut form): CsrfForm<PostForm>,
+) -> Result<HttpResponse, AppError> {
+    let user_id = page.require_user()?.id;
+    let errors = form.check();
+    if !errors.is_empty() {
+        return home(&page, &state, 1, form, errors).await;
+    }
+    let body = form.post;
+    db::run(&state.pool, move |conn| {
+        models::create_post(conn, user_id, &body)
+    })
+    .await?;
+    FlashMessage::success("Your post is now live!").send();
+    Ok(see_other("/index"))
+}
+
+async fn home(
+    page: &Page,
+    state: &AppState,
+    page_number: i64,
+    form: PostForm,
+    errors: FormErrors,
+) -> Result<HttpResponse, AppError> {
+    let user_id = page.require_user()?.id;
+    let per_page = state.settings.posts_per_page;
+    let posts = db::run(&state.pool, move |conn| {
+        models::timeline_posts(conn, user_id, page_number, per_page)
+    })
+    .await?;
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut context = timeline_context("Home", "/index", &[], &posts);
+    context.insert("form", &form);
+    context.insert("errors", &errors);
+    page.render("index.html", status, context)
+}
+
+/// `GET /explore`: everyone's posts, newest first.
+#[tracing::instrument(name = "Explore page", skip_all)]
+pub async fn explore(
+    page: Page,
+    state: web::Data<AppState>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (page_number, per_page) = (query.page(), state.settings.posts_per_page);
+    let posts = db::run(&state.pool, move |conn| {
+        models::explore_posts(conn, page_number, per_page)
+    })
+    .await?;
+    let context = timeline_context("Explore", "/explore", &[], &posts);
+    page.render("index.html", StatusCode::OK, context)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: String,
+    page: Option<i64>,
+}
+
+/// `GET /search?q=`: posts whose text contains the query.
+#[tracing::instrument(name = "Search", skip_all, fields(q = %query.q))]
+pub async fn search(
+    page: Page,
+    state: web::Data<AppState>,
+    query: web::Query<SearchQuery>,
+) -> Result<HttpResponse, AppError> {
+    let q = query.q.trim().chars().take(100).collect::<String>();
+    let page_number = query.page.unwrap_or(1).max(1);
+    let per_page = state.settings.posts_per_page;
+    let posts = if q.is_empty() {
+        Paginated::from_rows(Vec::new(), 1, per_page)
+    } else {
+        let text = q.clone();
+        db::run(&state.pool, move |conn| {
+            models::search_posts(conn, &text, page_number, per_page)
+        })
+        .await?
+    };
+    let mut context = timeline_context("Search", "/search", &[("q", &q)], &posts);
+    context.insert("q", &q);
+    page.render("search.html", StatusCode::OK, context)
+}
+
+/// What every list of posts shows: the title, the posts and the newer/older links.
+fn timeline_context(
+    title: &str,
+    path: &str,
+    params: &[(&str, &str)],
+    posts: &Paginated<PostView>,
+) -> Context {
+    let (newer, older) = page_links(path, params, posts);
+    let mut context = Context::new();
+    context.insert("title", title);
+    context.insert("posts", &posts.items);
+    context.insert("newer_url", &newer);
+    context.insert("older_url", &older);
+    context
+}

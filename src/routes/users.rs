@@ -1,0 +1,202 @@
+//! Profiles: `/user/<username>`, `/edit_profile`, and following.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use actix_web_flash_messages::FlashMessage;
+use serde::Serialize;
+use tera::Context;
+
+use super::{page_links, see_other, PageQuery};
+use crate::csrf::CsrfForm;
+use crate::db;
+use crate::errors::{AppError, UniqueField};
+use crate::forms::{EditProfileForm, EmptyForm, FormErrors};
+use crate::models::{self, User};
+use crate::page::Page;
+use crate::startup::AppState;
+use crate::templates::{iso_time, time_ago};
+
+/// The profile as `user.html` shows it.
+#[derive(Serialize)]
+struct Profile {
+    username: String,
+    about_me: String,
+    avatar: String,
+    last_seen: String,
+    last_seen_ago: String,
+    followers: i64,
+    following: i64,
+}
+
+/// `GET /user/<username>`: a profile and its posts.
+#[tracing::instrument(name = "User page", skip(page, state, query))]
+pub async fn user(
+    page: Page,
+    state: web::Data<AppState>,
+    username: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let viewer = page.user().map(|user| user.id);
+    let (page_number, per_page) = (query.page(), state.settings.posts_per_page);
+    let username = username.into_inner();
+    let (user, posts, followers, following, is_following) = db::run(&state.pool, move |conn| {
+        let user = User::find_by_username(conn, &username)?.ok_or(AppError::NotFound)?;
+        let posts = models::user_posts(conn, user.id, page_number, per_page)?;
+        let followers = models::follower_count(conn, user.id)?;
+        let following = models::following_count(conn, user.id)?;
+        let is_following = match viewer {
+            Some(viewer) => models::is_following(conn, viewer, user.id)?,
+            None => false,
+        };
+        Ok((user, posts, followers, following, is_following))
+    })
+    .await?;
+
+    let now = chrono::Utc::now().naive_utc();
+    let profile = Profile {
+        avatar: user.avatar(128),
+        last_seen: iso_time(user.last_seen),
+        last_seen_ago: time_ago(user.last_seen, now),
+        username: user.username.clone(),
+        about_me: user.about_me.clone(),
+        followers,
+        following,
+    };
+    let (newer, older) = page_links(&format!("/user/{}", user.username), &[], &posts);
+    let mut context = Context::new();
+    context.insert("title", &user.username);
+    context.insert("user", &profile);
+    context.insert("is_self", &(viewer == Some(user.id)));
+    context.insert("is_following", &is_following);
+    context.insert("posts", &posts.items);
+    context.insert("newer_url", &newer);
+    context.insert("older_url", &older);
+    page.render("user.html", StatusCode::OK, context)
+}
+
+/// `GET /edit_profile`: the form, filled with the current values.
+#[tracing::instrument(name = "Edit profile form", skip_all)]
+pub async fn edit_profile_form(page: Page) -> Result<HttpResponse, AppError> {
+    let user = page.require_user()?;
+    let form = EditProfileForm {
+        username: user.username.clone(),
+        about_me: user.about_me.clone(),
+    };
+    render_edit_profile(&page, &form, &FormErrors::default())
+}
+
+/// `POST /edit_profile`: renames the user and changes their about-me text.
+///
+/// This is the Flask chapter's bug, fixed: a taken username is a form error, checked first by
+/// a query and, for two requests racing past that check, by the unique index.
+#[tracing::instrument(name = "Edit profile", skip_all)]
+pub async fn edit_profile(
+    page: Page,
+    state: web::Data<AppState>,
+    CsrfForm(mut form): CsrfForm<EditProfileForm>,
+) -> Result<HttpResponse, AppError> {
+    let user_id = page.require_user()?.id;
+    let mut errors = form.check();
+    if !errors.is_empty() {
+        return render_edit_profile(&page, &form, &errors);
+    }
+    let (username, about_me) = (form.username.clone(), form.about_me.clone());
+    let saved = db::run(&state.pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            // Keeping one's own name, in any case, is fine: only other users count.
+            if User::username_taken(conn, &username, Some(user_id))? {
+                return Err(AppError::Taken(UniqueField::Username));
+            }
+            User::update_profile(conn, user_id, &username, &about_me)
+        })
+    })
+    .await;
+    match saved {
+        Ok(()) => {
+            FlashMessage::success("Your changes have been saved.").send();
+            Ok(see_other("/edit_profile"))
+        }
+        Err(AppError::Taken(UniqueField::Username)) => {
+            errors.add("username", "Please use a different username.");
+            render_edit_profile(&page, &form, &errors)
+        }
+        Err(other) => Err(other),
+    }
+}
+
+fn render_edit_profile(
+    page: &Page,
+    form: &EditProfileForm,
+    errors: &FormErrors,
+) -> Result<HttpResponse, AppError> {
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut context = Context::new();
+    context.insert("title", "Edit Profile");
+    context.insert("form", form);
+    context.insert("errors", errors);
+    page.render("edit_profile.html", status, context)
+}
+
+/// `POST /follow/<username>`.
+#[tracing::instrument(name = "Follow", skip(page, state, _form))]
+pub async fn follow(
+    page: Page,
+    state: web::Data<AppState>,
+    username: web::Path<String>,
+    _form: CsrfForm<EmptyForm>,
+) -> Result<HttpResponse, AppError> {
+    change_follow(&page, &state, username.into_inner(), true).await
+}
+
+/// `POST /unfollow/<username>`.
+#[tracing::instrument(name = "Unfollow", skip(page, state, _form))]
+pub async fn unfollow(
+    page: Page,
+    state: web::Data<AppState>,
+    username: web::Path<String>,
+    _form: CsrfForm<EmptyForm>,
+) -> Result<HttpResponse, AppError> {
+    change_follow(&page, &state, username.into_inner(), false).await
+}
+
+async fn change_follow(
+    page: &Page,
+    state: &AppState,
+    username: String,
+    start: bool,
+) -> Result<HttpResponse, AppError> {
+    let me = page.require_user()?.id;
+    let target = username.clone();
+    let outcome = db::run(&state.pool, move |conn| {
+        conn.immediate_transaction(|conn| {
+            let Some(user) = User::find_by_username(conn, &target)? else {
+                return Ok(None);
+            };
+            if user.id != me {
+                match start {
+                    true => models::follow(conn, me, user.id)?,
+                    false => models::unfollow(conn, me, user.id)?,
+                }
+            }
+            Ok(Some(user))
+        })
+    })
+    .await?;
+    let Some(user) = outcome else {
+        FlashMessage::error(format!("User {username} not found.")).send();
+        return Ok(see_other("/index"));
+    };
+    let profile = format!("/user/{}", user.username);
+    if user.id == me {
+        FlashMessage::error("You cannot follow yourself!").send();
+    } else if start {
+        FlashMessage::success(format!("You are following {}!", user.username)).send();
+    } else {
+        FlashMessage::info(format!("You are not following {}.", user.username)).send();
+    }
+    Ok(see_other(&profile))
+}

@@ -1,0 +1,124 @@
+//! `cargo run -- seed`: demo data, so a newcomer sees a living site, and the data set the
+//! benchmark uses: users `user1` … `user100` (password `pass`), 20 posts each, each following
+//! the next 10 users. Running it again changes nothing.
+
+use chrono::{TimeDelta, Utc};
+use diesel::prelude::*;
+use secrecy::SecretString;
+
+use crate::config::Settings;
+use crate::db::schema::{followers, posts, users};
+use crate::db::{self};
+use crate::password::hash_password;
+
+const USERS: i32 = 100;
+const POSTS_PER_USER: i32 = 20;
+const FOLLOWS_PER_USER: i32 = 10;
+/// The password of every demo user.
+pub const PASSWORD: &str = "pass";
+
+const SENTENCES: [&str; 10] = [
+    "Just shipped a new feature and nothing caught fire.",
+    "Reading about error handling in Rust: Result everywhere, and I like it.",
+    "Coffee first, then the borrow checker.",
+    "Why does every bug live in the code I was sure about?",
+    "Today I learned that SQLite can do a lot more than I thought.",
+    "Walked the dog, wrote a test, fixed the test.",
+    "Anyone else rewriting their side project for the third time?",
+    "A 404 page with a search box is a small kindness.",
+    "Logs that rotate are logs you can keep.",
+    "The best error message says what to do next.",
+];
+
+/// Why seeding failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error(transparent)]
+    Setup(#[from] db::DatabaseSetupError),
+    #[error("seeding failed: {0}")]
+    Write(String),
+}
+
+/// Creates the demo data unless `user1` already exists.
+pub fn run(settings: &Settings) -> Result<(), SeedError> {
+    let pool = db::connect(&settings.database_url, 1)?;
+    let mut conn = pool.get().map_err(|e| SeedError::Write(e.to_string()))?;
+    let exists: bool = diesel::select(diesel::dsl::exists(
+        users::table.filter(users::username.eq("user1")),
+    ))
+    .get_result(&mut conn)
+    .map_err(|e| SeedError::Write(e.to_string()))?;
+    if exists {
+        println!("The demo data is already there (user1 exists): nothing to do.");
+        return Ok(());
+    }
+    // One hash for all demo users: hashing 100 times would take seconds and protect nothing.
+    let hash = hash_password(&SecretString::from(PASSWORD))
+        .map_err(|e| SeedError::Write(format!("{e:?}")))?;
+    let now = Utc::now().naive_utc();
+    conn.immediate_transaction(|conn| {
+        let names: Vec<(String, String)> = (1..=USERS)
+            .map(|n| (format!("user{n}"), format!("user{n}@example.com")))
+            .collect();
+        let new_users: Vec<_> = names
+            .iter()
+            .map(|(name, email)| {
+                (
+                    users::username.eq(name),
+                    users::email.eq(email),
+                    users::password_hash.eq(&hash),
+                    users::about_me.eq(format!("Hi, I am {name}, a demo user.")),
+                )
+            })
+            .collect();
+        let ids: Vec<i32> = diesel::insert_into(users::table)
+            .values(&new_users)
+            .returning(users::id)
+            .get_results(conn)?;
+
+        let mut new_posts = Vec::new();
+        for (index, id) in ids.iter().enumerate() {
+            for n in 0..POSTS_PER_USER {
+                let sequence = index as i32 * POSTS_PER_USER + n;
+                let body = SENTENCES[(sequence as usize) % SENTENCES.len()];
+                // Interleave users over the last days so every timeline mixes authors.
+                let age =
+                    TimeDelta::minutes((USERS * POSTS_PER_USER - sequence) as i64 * 7 % 50_000);
+                new_posts.push((
+                    posts::body.eq(body),
+                    posts::timestamp.eq(now - age),
+                    posts::user_id.eq(*id),
+                ));
+            }
+        }
+        for chunk in new_posts.chunks(500) {
+            diesel::insert_into(posts::table)
+                .values(chunk)
+                .execute(conn)?;
+        }
+
+        let mut follows = Vec::new();
+        for (index, id) in ids.iter().enumerate() {
+            for step in 1..=FOLLOWS_PER_USER as usize {
+                let followed = ids[(index + step) % ids.len()];
+                follows.push((
+                    followers::follower_id.eq(*id),
+                    followers::followed_id.eq(followed),
+                ));
+            }
+        }
+        for chunk in follows.chunks(500) {
+            diesel::insert_into(followers::table)
+                .values(chunk)
+                .execute(conn)?;
+        }
+        Ok::<_, diesel::result::Error>(())
+    })
+    .map_err(|e| SeedError::Write(e.to_string()))?;
+    println!(
+        "Seeded {USERS} users (user1 … user{USERS}, password \"{PASSWORD}\"), {} posts and {} follows.",
+        USERS * POSTS_PER_USER,
+        USERS * FOLLOWS_PER_USER
+    );
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! Random tokens and signed, expiring tokens (remember-me cookies, password reset links).
+//!
+//! Signing is a keyed BLAKE2b MAC: `blake2` is already in the build for argon2, and a signed
+//! `payload.expiry.mac` string is all these two uses need, so a JWT library would add weight and
+//! algorithm choices without adding safety.
+
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use blake2::digest::{consts::U32, FixedOutput, KeyInit, Mac, Update};
+use blake2::{Blake2b512, Blake2bMac, Digest};
+use chrono::Utc;
+
+type Mac256 = Blake2bMac<U32>;
+
+/// `bytes` random bytes from the operating system, hex-encoded.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    OsRng.fill_bytes(&mut buffer);
+    hex::encode(buffer)
+}
+
+/// A short, stable hex digest of `input` (not a secret: used for avatars and fingerprints).
+pub fn digest_hex(input: &str) -> String {
+    let digest = Blake2b512::digest(input.as_bytes());
+    hex::encode(&digest[..16])
+}
+
+/// A 64-byte key for one `purpose`, derived from the application secret, so that no two uses
+/// (cookies, remember-me, reset links) ever share a key.
+pub fn derive_key(secret: &[u8], purpose: &str) -> [u8; 64] {
+    let mut hasher = Blake2b512::new();
+    Digest::update(&mut hasher, secret);
+    Digest::update(&mut hasher, b"\0microblog\0");
+    Digest::update(&mut hasher, purpose.as_bytes());
+    hasher.finalize().into()
+}
+
+/// Signs and verifies expiring tokens for one purpose: a token made for one purpose never
+/// verifies for another, because each purpose has its own key derived from SECRET_KEY.
+#[derive(Clone)]
+pub struct Signer {
+    key: [u8; 64],
+}
+
+impl Signer {
+    /// A signer for `purpose` (such as `"remember"` or `"reset"`) under the application secret.
+    pub fn new(secret: &[u8], purpose: &str) -> Self {
+        Signer {
+            key: derive_key(secret, purpose),
+        }
+    }
+
+    fn mac(&self, message: &str) -> Mac256 {
+        // The key is 64 bytes, exactly BLAKE2b's maximum, so this cannot fail.
+        let mut mac = <Mac256 as KeyInit>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("a 64-byte key is valid for BLAKE2b"));
+        Update::update(&mut mac, message.as_bytes());
+        mac
+    }
+
+    /// A token carrying `payload` (which must not contain `.`) valid for `seconds`.
+    pub fn sign(&self, payload: &str, seconds: i64) -> String {
+        let expires = Utc::now().timestamp() + seconds;
+        let message = format!("{payload}.{expires}");
+        let tag = self.mac(&message).finalize_fixed();
+        format!("{message}.{}", hex::encode(tag))
+    }
+
+    /// The payload of a token this signer made, if its signature holds and it has not expired.
+    pub fn verify(&self, token: &str) -> Option<String> {
+        let (message, tag) = token.rsplit_once('.')?;
+        let tag = hex::decode(tag).ok()?;
+        self.mac(message).verify_slice(&tag).ok()?;
+        let (payload, expires) = message.rsplit_once('.')?;
+        let expires: i64 = expires.parse().ok()?;
+        (Utc::now().timestamp() <= expires).then(|| payload.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signed_token_verifies_and_returns_its_payload() {
+        let signer = Signer::new(b"secret", "reset");
+        let token = signer.sign("42", 600);
+        assert_eq!(signer.verify(&token).as_deref(), Some("42"));
+    }
+
+    #[test]
+    fn a_tampered_expired_or_foreign_token_does_not_verify() {
+        let signer = Signer::new(b"secret", "reset");
+        let token = signer.sign("42", 600);
+        assert_eq!(signer.verify(&token.replacen("42", "43", 1)), None);
+        assert_eq!(signer.verify(&signer.sign("42", -1)), None);
+        assert_eq!(Signer::new(b"secret", "remember").verify(&token), None);
+        assert_eq!(Signer::new(b"other", "reset").verify(&token), None);
+        assert_eq!(signer.verify("garbage"), None);
+    }
+}
