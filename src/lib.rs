@@ -6,6 +6,7 @@ pub mod csrf;
 pub mod db;
 pub mod error_pages;
 pub mod errors;
+pub mod flash;
 pub mod forms;
 pub mod models;
 pub mod page;

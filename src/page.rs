@@ -5,13 +5,13 @@ use actix_session::SessionExt;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
-use actix_web_flash_messages::{IncomingFlashMessages, Level};
 use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 use tera::Context;
 use tracing_actix_web::RequestId;
 
 use crate::errors::AppError;
+use crate::flash::{self, Level};
 use crate::models::User;
 use crate::session::{app_state, current_user};
 
@@ -19,14 +19,6 @@ use crate::session::{app_state, current_user};
 pub struct Page {
     req: HttpRequest,
     user: Option<User>,
-    flashes: Vec<Flash>,
-}
-
-/// A flash message as the base template shows it.
-#[derive(Serialize)]
-struct Flash {
-    level: &'static str,
-    text: String,
 }
 
 impl FromRequest for Page {
@@ -37,24 +29,7 @@ impl FromRequest for Page {
         let req = req.clone();
         Box::pin(async move {
             let user = current_user(&req).await?;
-            let flashes = IncomingFlashMessages::extract(&req)
-                .await
-                .map(|messages| {
-                    messages
-                        .iter()
-                        .map(|message| Flash {
-                            level: match message.level() {
-                                Level::Error => "error",
-                                Level::Warning => "warning",
-                                Level::Success => "success",
-                                _ => "info",
-                            },
-                            text: message.content().to_string(),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            Ok(Page { req, user, flashes })
+            Ok(Page { req, user })
         })
     }
 }
@@ -75,6 +50,11 @@ impl Page {
         })
     }
 
+    /// Queues a message for the next page shown to this user.
+    pub fn flash(&self, level: Level, text: impl Into<String>) {
+        flash::flash(&self.req.get_session(), level, text);
+    }
+
     /// The request this page answers.
     pub fn request(&self) -> &HttpRequest {
         &self.req
@@ -88,7 +68,8 @@ impl Page {
         mut context: Context,
     ) -> Result<HttpResponse, AppError> {
         context.extend(base_context(&self.req, self.user.as_ref()));
-        context.insert("flashes", &self.flashes);
+        // Taken only now that a page shows them: a redirect does not lose them.
+        context.insert("flashes", &flash::take(&self.req.get_session()));
         let html = app_state(&self.req)?.templates.render(template, &context)?;
         Ok(HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")

@@ -82,9 +82,11 @@ pub fn log_in(session: &Session, user_id: i32) -> Result<(), AppError> {
     })
 }
 
-/// Ends the session entirely.
+/// Ends the login: the session is emptied and gets a new key (it lives on only to carry the
+/// "You have been logged out." message).
 pub fn log_out(session: &Session) {
-    session.purge();
+    session.clear();
+    session.renew();
 }
 
 /// The remember-me cookie for `user_id`.

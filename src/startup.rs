@@ -11,8 +11,6 @@ use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer, Resource};
-use actix_web_flash_messages::storage::CookieMessageStore;
-use actix_web_flash_messages::FlashMessagesFramework;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
@@ -91,7 +89,6 @@ impl Application {
 
         let secret = settings.secret_key.expose();
         let session_key = Key::from(&derive_key(secret, "session"));
-        let flash_key = Key::from(&derive_key(secret, "flash"));
         let secure_cookies = settings.session_cookie_secure;
         let state = web::Data::new(AppState {
             remember: Signer::new(secret, "remember"),
@@ -102,7 +99,6 @@ impl Application {
         });
 
         let server = HttpServer::new(move || {
-            let flash_store = CookieMessageStore::builder(flash_key.clone()).build();
             let sessions =
                 SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
                     .cookie_name("microblog_session".to_string())
@@ -114,7 +110,6 @@ impl Application {
             // session (for the navigation) and catch panics from the handlers.
             App::new()
                 .wrap(from_fn(render_error_pages))
-                .wrap(FlashMessagesFramework::builder(flash_store).build())
                 .wrap(sessions)
                 .wrap(from_fn(request_id_header))
                 .wrap(TracingLogger::<MicroblogRootSpan>::new())

@@ -23,17 +23,18 @@ pub struct PostView {
 
 type PostRow = (i32, String, NaiveDateTime, String, String);
 
+type PostColumns = (
+    posts::id,
+    posts::body,
+    posts::timestamp,
+    users::username,
+    users::email,
+);
+type PostsWithAuthors =
+    diesel::dsl::Select<diesel::dsl::InnerJoin<posts::table, users::table>, PostColumns>;
+
 /// The columns of a post and its author, read with one join.
-fn with_author() -> diesel::dsl::Select<
-    diesel::dsl::InnerJoin<posts::table, users::table>,
-    (
-        posts::id,
-        posts::body,
-        posts::timestamp,
-        users::username,
-        users::email,
-    ),
-> {
+fn with_author() -> PostsWithAuthors {
     posts::table.inner_join(users::table).select((
         posts::id,
         posts::body,

@@ -3,7 +3,6 @@
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use actix_web_flash_messages::FlashMessage;
 use serde::{Deserialize, Serialize};
 use tera::Context;
 
@@ -11,6 +10,7 @@ use super::see_other;
 use crate::csrf::CsrfForm;
 use crate::db;
 use crate::errors::{AppError, UniqueField};
+use crate::flash::{flash, Level};
 use crate::forms::{EmptyForm, FormErrors, LoginForm, RegistrationForm};
 use crate::models::{NewUser, User};
 use crate::page::Page;
@@ -160,7 +160,7 @@ pub async fn logout(
     _form: CsrfForm<EmptyForm>,
 ) -> Result<HttpResponse, AppError> {
     log_out(&session);
-    FlashMessage::info("You have been logged out.").send();
+    flash(&session, Level::Info, "You have been logged out.");
     let mut response = see_other("/auth/login");
     response
         .add_removal_cookie(&forget_cookie())
@@ -246,7 +246,10 @@ pub async fn register(
     match inserted {
         Ok(user) => {
             tracing::info!(user_id = user.id, "Registered a new user");
-            FlashMessage::success("Congratulations, you are now a registered user!").send();
+            page.flash(
+                Level::Success,
+                "Congratulations, you are now a registered user!",
+            );
             Ok(see_other("/auth/login"))
         }
         Err(AppError::Taken(field)) => {

@@ -60,7 +60,7 @@ mod tests {
 
     #[test]
     fn an_avatar_depends_only_on_the_lowercased_email() {
-        let url = |email| {
+        let url = |email: &str| {
             crate::models::User {
                 id: 1,
                 username: "john".into(),

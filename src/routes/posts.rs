@@ -2,7 +2,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use actix_web_flash_messages::FlashMessage;
 use serde::Deserialize;
 use tera::Context;
 
@@ -10,6 +9,7 @@ use super::{page_links, see_other, PageQuery};
 use crate::csrf::CsrfForm;
 use crate::db;
 use crate::errors::AppError;
+use crate::flash::Level;
 use crate::forms::{FormErrors, PostForm};
 use crate::models::{self, Paginated, PostView};
 use crate::page::Page;
@@ -45,7 +45,7 @@ pub async fn publish(
         models::create_post(conn, user_id, &body)
     })
     .await?;
-    FlashMessage::success("Your post is now live!").send();
+    page.flash(Level::Success, "Your post is now live!");
     Ok(see_other("/index"))
 }
 

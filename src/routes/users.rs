@@ -2,7 +2,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use actix_web_flash_messages::FlashMessage;
 use serde::Serialize;
 use tera::Context;
 
@@ -10,6 +9,7 @@ use super::{page_links, see_other, PageQuery};
 use crate::csrf::CsrfForm;
 use crate::db;
 use crate::errors::{AppError, UniqueField};
+use crate::flash::Level;
 use crate::forms::{EditProfileForm, EmptyForm, FormErrors};
 use crate::models::{self, User};
 use crate::page::Page;
@@ -113,7 +113,7 @@ pub async fn edit_profile(
     .await;
     match saved {
         Ok(()) => {
-            FlashMessage::success("Your changes have been saved.").send();
+            page.flash(Level::Success, "Your changes have been saved.");
             Ok(see_other("/edit_profile"))
         }
         Err(AppError::Taken(UniqueField::Username)) => {
@@ -187,16 +187,22 @@ async fn change_follow(
     })
     .await?;
     let Some(user) = outcome else {
-        FlashMessage::error(format!("User {username} not found.")).send();
+        page.flash(Level::Error, format!("User {username} not found."));
         return Ok(see_other("/index"));
     };
     let profile = format!("/user/{}", user.username);
     if user.id == me {
-        FlashMessage::error("You cannot follow yourself!").send();
+        page.flash(Level::Error, "You cannot follow yourself!");
     } else if start {
-        FlashMessage::success(format!("You are following {}!", user.username)).send();
+        page.flash(
+            Level::Success,
+            format!("You are following {}!", user.username),
+        );
     } else {
-        FlashMessage::info(format!("You are not following {}.", user.username)).send();
+        page.flash(
+            Level::Info,
+            format!("You are not following {}.", user.username),
+        );
     }
     Ok(see_other(&profile))
 }

@@ -1,0 +1,52 @@
+//! Flash messages ("Your post is now live!"), kept in the session until a page shows them, as
+//! Flask's `flash()` does.
+//!
+//! Written by hand instead of using actix-web-flash-messages: its cookie store always marks its
+//! cookie `Secure` (so on plain HTTP, other than localhost, every message vanishes) and it drops
+//! messages on the next response even when that is a redirect that shows nothing.
+
+use actix_session::Session;
+use serde::{Deserialize, Serialize};
+
+const SESSION_KEY: &str = "_flashes";
+
+/// How a message is styled.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Info,
+    Success,
+    Error,
+}
+
+/// One message waiting to be shown.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Flash {
+    pub level: Level,
+    pub text: String,
+}
+
+/// Queues `text` for the next page this session sees.
+pub fn flash(session: &Session, level: Level, text: impl Into<String>) {
+    let mut queued = session
+        .get::<Vec<Flash>>(SESSION_KEY)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    queued.push(Flash {
+        level,
+        text: text.into(),
+    });
+    // A message that cannot be stored is not worth failing the request for.
+    if let Err(error) = session.insert(SESSION_KEY, queued) {
+        tracing::warn!(%error, "A flash message could not be stored");
+    }
+}
+
+/// Removes and returns the queued messages, to show them.
+pub fn take(session: &Session) -> Vec<Flash> {
+    session
+        .remove_as::<Vec<Flash>>(SESSION_KEY)
+        .and_then(Result::ok)
+        .unwrap_or_default()
+}
