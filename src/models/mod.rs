@@ -35,3 +35,6 @@ impl<T> Paginated<T> {
 pub fn page_window(page: i64, per_page: i64) -> (i64, i64) {
     ((page.max(1) - 1).saturating_mul(per_page), per_page + 1)
 }
+
+#[cfg(test)]
+mod tests;

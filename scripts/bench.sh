@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Measures the release build on loopback with wrk: the seeded data set (100 users × 20 posts,
+# each following 10), 2 threads, 32 connections. Prints requests/s, p99 latency and each page
+# as a ratio of a static file (our ceiling), then the server's memory and start-up time.
+#
+#   scripts/bench.sh            # 10 s per page
+#   DURATION=30s scripts/bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10s}
+PORT=${PORT:-8077}
+BASE="http://127.0.0.1:$PORT"
+
+if ! command -v wrk >/dev/null; then
+    echo "Installing wrk…"
+    if [ "$(id -u)" = 0 ]; then apt-get install -y wrk >/dev/null; else sudo apt-get install -y wrk >/dev/null; fi
+fi
+
+cargo build --release --quiet
+WORK=$(mktemp -d)
+trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+export DATABASE_URL="$WORK/bench.db" LOG_DIR="$WORK/logs" PORT DEBUG=0 LOG_LEVEL=warn \
+    SECRET_KEY=benchmark-secret-key-0123456789abcdef
+./target/release/microblog seed >/dev/null
+
+start_ns=$(date +%s%N)
+./target/release/microblog >"$WORK/server.out" 2>&1 &
+SERVER=$!
+until curl -sf "$BASE/healthz" >/dev/null; do sleep 0.005; done
+ready_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
+
+# Log in as user1 and keep the session cookie for the logged-in pages.
+JAR="$WORK/cookies"
+token=$(curl -s -c "$JAR" -b "$JAR" "$BASE/auth/login" | grep -o 'name="csrf_token" value="[0-9a-f]*"' | head -1 | sed 's/.*value="//; s/"$//')
+curl -s -c "$JAR" -b "$JAR" -o /dev/null -d "username=user1&password=pass&csrf_token=$token" "$BASE/auth/login"
+session=$(awk '$6 == "microblog_session" { print $7 }' "$JAR")
+[ -n "$session" ] || { echo "login failed"; exit 1; }
+
+measure() { # name path [cookie]
+    local out
+    if [ -n "${3:-}" ]; then
+        out=$(wrk -t2 -c32 -d"$DURATION" --latency -H "Cookie: microblog_session=$3" "$BASE$2")
+    else
+        out=$(wrk -t2 -c32 -d"$DURATION" --latency "$BASE$2")
+    fi
+    local rps p99 errors
+    rps=$(echo "$out" | awk '/Requests\/sec/ { print $2 }')
+    p99=$(echo "$out" | awk '$1 == "99%" { print $2 }')
+    errors=$(echo "$out" | awk '/Non-2xx/ { print $5 }')
+    echo "$1|$2|$rps|$p99|${errors:-0}"
+}
+
+results=()
+results+=("$(measure "static file" /static/style.css)")
+results+=("$(measure "index (logged in)" /index "$session")")
+results+=("$(measure "explore" /explore)")
+results+=("$(measure "user page" /user/user50)")
+results+=("$(measure "404 page" /no-such-page)")
+rss_kb=$(ps -o rss= -p "$SERVER" | tr -d ' ')
+
+ceiling=$(echo "${results[0]}" | cut -d'|' -f3)
+printf '\n%-20s %-18s %12s %10s %10s\n' page path "requests/s" p99 "of static"
+for row in "${results[@]}"; do
+    IFS='|' read -r name path rps p99 errors <<<"$row"
+    ratio=$(awk -v a="$rps" -v b="$ceiling" 'BEGIN { printf "%.1f%%", 100 * a / b }')
+    printf '%-20s %-18s %12s %10s %10s\n' "$name" "$path" "$rps" "$p99" "$ratio"
+done
+printf '\nserver memory after the runs: %s MB resident; ready in %s ms\n' "$((rss_kb / 1024))" "$ready_ms"
+echo "machine: $(nproc) cores, $(awk '/model name/ { $1=$2=$3=""; print; exit }' /proc/cpuinfo | sed 's/^ *//')"
