@@ -8,12 +8,13 @@
 use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
 use crate::errors::AppError;
+use crate::redact::{self, FormFields};
 
 const SESSION_KEY: &str = "csrf_token";
 
@@ -52,6 +53,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
                     AppError::BadRequest("The form could not be read.".to_string())
                 }
             })?;
+            let fields: Vec<(String, String)> =
+                serde_urlencoded::from_bytes(&body).unwrap_or_default();
+            req.extensions_mut()
+                .insert(FormFields(redact::pairs(fields)));
             let submitted = serde_urlencoded::from_bytes::<TokenField>(&body)
                 .ok()
                 .and_then(|field| field.csrf_token);

@@ -13,6 +13,7 @@ use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 
+use crate::error_report::ErrorReport;
 use crate::errors::AppError;
 use crate::page::{base_context, request_id};
 use crate::session::{already_loaded_user, app_state};
@@ -55,8 +56,14 @@ pub fn error_response(
     let app_error = error.and_then(|e| e.as_error::<AppError>());
     log_error(req, status, error, app_error);
     let detail = user_message(status, app_error);
+    let debug = app_state(req)
+        .map(|state| state.settings.debug)
+        .unwrap_or(false);
     let mut response = if wants_json(req) {
         problem_document(req, status, &detail)
+    } else if debug && status.is_server_error() {
+        let report = ErrorReport::from_request(req, app_error, &fallback_chain(status, error));
+        debug_page(req, status, &report)
     } else {
         html_page(req, status, &detail)
     };
@@ -179,19 +186,48 @@ fn problem_document(req: &HttpRequest, status: StatusCode, detail: &str) -> Http
         .json(problem)
 }
 
+/// The chain to show for an error that is not an `AppError` (one made by actix).
+fn fallback_chain(status: StatusCode, error: Option<&actix_web::Error>) -> String {
+    error
+        .map(|error| format!("{error:?}"))
+        .unwrap_or_else(|| status.to_string())
+}
+
 fn html_page(req: &HttpRequest, status: StatusCode, detail: &str) -> HttpResponse {
     let template = match status {
         StatusCode::NOT_FOUND => "errors/404.html",
         StatusCode::INTERNAL_SERVER_ERROR => "errors/500.html",
         _ => "errors/error.html",
     };
+    let mut context = error_context(req, status);
+    context.insert("detail", detail);
+    render(req, status, template, &context)
+}
+
+/// DEBUG=1 only: the whole report, every value escaped by the template.
+fn debug_page(req: &HttpRequest, status: StatusCode, report: &ErrorReport) -> HttpResponse {
+    let mut context = error_context(req, status);
+    context.insert("report", report);
+    context.insert("text", &report.to_text());
+    render(req, status, "errors/debug.html", &context)
+}
+
+fn error_context(req: &HttpRequest, status: StatusCode) -> tera::Context {
     let user = already_loaded_user(req);
     let mut context = base_context(req, user.as_ref());
     context.insert("status", &status.as_u16());
     context.insert("title", status.canonical_reason().unwrap_or("Error"));
-    context.insert("detail", detail);
     context.insert("path", req.path());
-    let rendered = app_state(req).and_then(|state| state.templates.render(template, &context));
+    context
+}
+
+fn render(
+    req: &HttpRequest,
+    status: StatusCode,
+    template: &str,
+    context: &tera::Context,
+) -> HttpResponse {
+    let rendered = app_state(req).and_then(|state| state.templates.render(template, context));
     let html = match rendered {
         Ok(html) => html,
         Err(error) => {

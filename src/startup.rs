@@ -16,7 +16,7 @@ use tracing_actix_web::TracingLogger;
 use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::error_pages::render_error_pages;
-use crate::routes::{auth, avatar, health, posts, users};
+use crate::routes::{auth, avatar, health, lab, posts, users};
 use crate::telemetry::{request_id_header, set_nodelay, MicroblogRootSpan};
 use crate::templates::Templates;
 use crate::tokens::{derive_key, Signer};
@@ -144,6 +144,8 @@ impl Application {
                 .service(resource("/auth/logout").route(web::post().to(auth::logout)))
                 .service(resource("/avatar/{digest}").route(web::get().to(avatar::avatar)))
                 .service(resource("/healthz").route(web::get().to(health::healthz)))
+                .service(resource("/lab").route(web::get().to(lab::lab)))
+                .service(resource("/lab/{experiment}").route(web::post().to(lab::run)))
                 .service(Files::new("/static", "static"))
                 .default_service(web::to(routes::not_found))
         })

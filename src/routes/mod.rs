@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod avatar;
 pub mod health;
+pub mod lab;
 pub mod posts;
 pub mod users;
 
