@@ -27,6 +27,9 @@ pub struct Settings {
     pub error_lab: bool,
     /// Mark cookies `Secure`: set this when the site is served over HTTPS.
     pub session_cookie_secure: bool,
+    /// The site's address as users reach it, for links in mails (never taken from the request's
+    /// Host header, which a client can forge to poison reset links).
+    pub server_url: String,
 }
 
 /// The key that signs sessions, CSRF tokens, flash messages and reset tokens.
@@ -72,6 +75,12 @@ pub struct MailSettings {
     pub username: Option<String>,
     pub password: Option<SecretString>,
     pub sender: String,
+    /// How long one SMTP exchange may take before it is given up.
+    pub timeout_seconds: u64,
+    /// Repeats of the same error within this many seconds send no new mail.
+    pub error_interval_seconds: u64,
+    /// At most this many error mails leave in any one minute.
+    pub error_mails_per_minute: u32,
 }
 
 /// A variable that is set to a value the application cannot use.
@@ -137,10 +146,14 @@ impl Settings {
                 username: env.optional("MAIL_USERNAME"),
                 password: env.optional("MAIL_PASSWORD").map(SecretString::from),
                 sender: env.string("MAIL_SENDER", "microblog@localhost"),
+                timeout_seconds: env.ranged("MAIL_TIMEOUT", 5, 1, 300)?,
+                error_interval_seconds: env.ranged("ERROR_MAIL_INTERVAL", 60, 0, 86_400)?,
+                error_mails_per_minute: env.ranged("ERROR_MAILS_PER_MINUTE", 10, 1, 10_000)?,
             },
             admins: env.admins()?,
             error_lab: env.bool("ERROR_LAB", loopback || debug)?,
             session_cookie_secure: env.bool("SESSION_COOKIE_SECURE", false)?,
+            server_url: env.server_url(&host)?,
             host,
         })
     }
@@ -226,6 +239,21 @@ impl Env<'_> {
                 value: SecretString::from(crate::tokens::random_hex(32)),
                 generated: true,
             }),
+        }
+    }
+
+    fn server_url(&self, host: &str) -> Result<String, ConfigError> {
+        let port = self.string("PORT", "8000");
+        let default = format!("http://{host}:{port}");
+        let url = self.string("SERVER_URL", &default);
+        if url.starts_with("http://") || url.starts_with("https://") {
+            Ok(url.trim_end_matches('/').to_string())
+        } else {
+            Err(self.invalid(
+                "SERVER_URL",
+                &url,
+                "an http:// or https:// address such as https://microblog.example",
+            ))
         }
     }
 

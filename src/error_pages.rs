@@ -56,16 +56,20 @@ pub fn error_response(
     let app_error = error.and_then(|e| e.as_error::<AppError>());
     log_error(req, status, error, app_error);
     let detail = user_message(status, app_error);
-    let debug = app_state(req)
-        .map(|state| state.settings.debug)
-        .unwrap_or(false);
-    let mut response = if wants_json(req) {
-        problem_document(req, status, &detail)
-    } else if debug && status.is_server_error() {
-        let report = ErrorReport::from_request(req, app_error, &fallback_chain(status, error));
-        debug_page(req, status, &report)
-    } else {
-        html_page(req, status, &detail)
+    let state = app_state(req).ok();
+    let report = status
+        .is_server_error()
+        .then(|| ErrorReport::from_request(req, app_error, &fallback_chain(status, error)));
+    // Only a 500 is a bug to mail about; a 503 is the database being busy, already logged.
+    if let (Some(report), Some(state), StatusCode::INTERNAL_SERVER_ERROR) = (&report, state, status)
+    {
+        state.error_reporter.report(report.clone());
+    }
+    let debug = state.map(|state| state.settings.debug).unwrap_or(false);
+    let mut response = match (wants_json(req), debug, &report) {
+        (true, _, _) => problem_document(req, status, &detail),
+        (false, true, Some(report)) => debug_page(req, status, report),
+        _ => html_page(req, status, &detail),
     };
     for name in [header::ALLOW, header::RETRY_AFTER] {
         if let Some(value) = original_headers.get(&name) {
@@ -81,7 +85,8 @@ fn log_error(
     error: Option<&actix_web::Error>,
     app_error: Option<&AppError>,
 ) {
-    let path = req.path();
+    let path = crate::redact::path(req);
+    let path = path.as_str();
     if status.is_server_error() {
         // `{:?}` of an AppError prints the whole "Caused by:" chain.
         let chain = match (app_error, error) {

@@ -9,6 +9,7 @@ pub mod error_report;
 pub mod errors;
 pub mod flash;
 pub mod forms;
+pub mod mail;
 pub mod models;
 pub mod page;
 pub mod panics;

@@ -25,7 +25,7 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let settings = Settings::from_env()?;
-    telemetry::init(&settings.log);
+    let _telemetry = telemetry::init(&settings.log);
     match std::env::args().nth(1).as_deref() {
         None => {}
         Some("seed") => return Ok(seed::run(&settings)?),
@@ -42,7 +42,13 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         address = %format!("http://{}:{}", settings.host, application.port()),
+        debug = settings.debug,
         database = %settings.database_url,
+        log_dir = %settings.log.dir.display(),
+        log_level = %settings.log.level,
+        log_format = ?settings.log.format,
+        mail = %application.mail_description(),
+        admins = %settings.admins.join(","),
         lab = settings.error_lab,
         "Microblog startup"
     );

@@ -1,6 +1,8 @@
 //! Builds the application: shared state, middleware order, and every route in one chain.
 
 use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_files::Files;
 use actix_router::IntoPatterns;
@@ -16,7 +18,9 @@ use tracing_actix_web::TracingLogger;
 use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::error_pages::render_error_pages;
-use crate::routes::{auth, avatar, health, lab, posts, users};
+use crate::mail::error_reports::ErrorReporter;
+use crate::mail::{MailSetupError, Mailer};
+use crate::routes::{auth, avatar, health, lab, password_reset, posts, users};
 use crate::telemetry::{request_id_header, set_nodelay, MicroblogRootSpan};
 use crate::templates::Templates;
 use crate::tokens::{derive_key, Signer};
@@ -34,6 +38,10 @@ pub struct AppState {
     pub remember: Signer,
     /// Signs password reset links.
     pub reset: Signer,
+    /// Sends password reset mails (error mails go through `error_reporter`).
+    pub mailer: Arc<Mailer>,
+    /// Mails unhandled errors to the admins, off the request path.
+    pub error_reporter: Arc<ErrorReporter>,
 }
 
 /// Why the application could not start. Each message is one line naming what to change.
@@ -43,6 +51,8 @@ pub enum StartupError {
     Database(#[from] db::DatabaseSetupError),
     #[error("templates/: a template could not be compiled ({0})")]
     Templates(String),
+    #[error(transparent)]
+    Mail(#[from] MailSetupError),
     #[error("HOST/PORT: cannot listen on {address} ({source})")]
     Bind {
         address: String,
@@ -69,6 +79,7 @@ fn resource(
 pub struct Application {
     port: u16,
     server: Server,
+    mail: String,
 }
 
 impl Application {
@@ -87,12 +98,24 @@ impl Application {
         let port = listener.local_addr().map_err(bind_error)?.port();
         panics::install_hook();
 
+        let mailer = Arc::new(Mailer::new(&settings.mail, &settings.log.dir)?);
+        let error_reporter = ErrorReporter::start(
+            mailer.clone(),
+            settings.admins.clone(),
+            Duration::from_secs(settings.mail.error_interval_seconds),
+            settings.mail.error_mails_per_minute,
+            !settings.debug,
+        );
+        let mail = mailer.description.clone();
+
         let secret = settings.secret_key.expose();
         let session_key = Key::from(&derive_key(secret, "session"));
         let secure_cookies = settings.session_cookie_secure;
         let state = web::Data::new(AppState {
             remember: Signer::new(secret, "remember"),
             reset: Signer::new(secret, "reset"),
+            mailer,
+            error_reporter,
             pool,
             templates,
             settings,
@@ -142,6 +165,16 @@ impl Application {
                         .route(web::post().to(auth::login)),
                 )
                 .service(resource("/auth/logout").route(web::post().to(auth::logout)))
+                .service(
+                    resource("/auth/reset_password_request")
+                        .route(web::get().to(password_reset::request_form))
+                        .route(web::post().to(password_reset::request)),
+                )
+                .service(
+                    resource("/auth/reset_password/{token}")
+                        .route(web::get().to(password_reset::reset_form))
+                        .route(web::post().to(password_reset::reset)),
+                )
                 .service(resource("/avatar/{digest}").route(web::get().to(avatar::avatar)))
                 .service(resource("/healthz").route(web::get().to(health::healthz)))
                 .service(resource("/lab").route(web::get().to(lab::lab)))
@@ -153,12 +186,17 @@ impl Application {
         .listen(listener)
         .map_err(bind_error)?
         .run();
-        Ok(Application { port, server })
+        Ok(Application { port, server, mail })
     }
 
     /// The port actually bound.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Where mails go, for the startup line.
+    pub fn mail_description(&self) -> &str {
+        &self.mail
     }
 
     /// Serves until the process is stopped (Ctrl-C or SIGTERM).

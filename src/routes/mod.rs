@@ -4,6 +4,7 @@ pub mod auth;
 pub mod avatar;
 pub mod health;
 pub mod lab;
+pub mod password_reset;
 pub mod posts;
 pub mod users;
 

@@ -14,16 +14,16 @@ use reqwest::{Response, StatusCode};
 use tempfile::TempDir;
 
 /// Logs go to the console only when asked: `TEST_LOG=1 cargo test`.
-static TRACING: LazyLock<()> = LazyLock::new(|| {
-    if std::env::var("TEST_LOG").is_ok() {
+static TRACING: LazyLock<Option<telemetry::TelemetryGuard>> = LazyLock::new(|| {
+    std::env::var("TEST_LOG").is_ok().then(|| {
         telemetry::init(&LogSettings {
             dir: PathBuf::from("logs"),
             level: "info".into(),
             format: microblog::config::LogFormat::Text,
             max_bytes: 1 << 20,
             backup_count: 1,
-        });
-    }
+        })
+    })
 });
 
 /// A running application and what a test needs to inspect it.

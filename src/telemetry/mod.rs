@@ -1,5 +1,15 @@
 //! Logging: the tracing subscriber, the root span of each request (with its id, route, status,
 //! latency and user), the access line, and the `X-Request-Id` header.
+//!
+//! Every event becomes one line (`lines.rs`), written off the request path by one thread
+//! (`writer.rs`) to the console, `LOG_DIR/microblog.log` and, for errors, `LOG_DIR/errors.log`,
+//! both rotated by size (`rotating_file.rs`).
+
+mod lines;
+mod rotating_file;
+mod writer;
+
+pub use rotating_file::RotatingFile;
 
 use std::any::Any;
 use std::time::Instant;
@@ -13,21 +23,40 @@ use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{fmt, EnvFilter};
+use tracing_subscriber::EnvFilter;
 
 use crate::config::LogSettings;
+use lines::LineLayer;
+use writer::LogWriter;
 
-/// Installs the global subscriber: human-readable lines on the console at LOG_LEVEL.
-/// Returns false if a subscriber was already installed (as happens when tests build many apps).
-pub fn init(log: &LogSettings) -> bool {
+/// Keeps the writer thread alive; dropping it writes every pending line and stops the thread.
+pub struct TelemetryGuard {
+    writer: LogWriter,
+}
+
+impl TelemetryGuard {
+    /// Waits until every line logged so far is written.
+    pub fn flush(&self) {
+        self.writer.flush();
+    }
+}
+
+/// Installs the global subscriber at LOG_LEVEL. If LOG_DIR cannot be used, the site still
+/// starts, logging to the console only, and says why once.
+pub fn init(log: &LogSettings) -> TelemetryGuard {
     let filter = EnvFilter::builder()
         .parse(&log.level)
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::registry()
+    let (writer, problem) = LogWriter::start(log);
+    let installed = tracing_subscriber::registry()
         .with(filter)
-        .with(fmt::layer().with_target(true))
+        .with(LineLayer::new(log.format, writer.sender()))
         .try_init()
-        .is_ok()
+        .is_ok();
+    if let (true, Some(problem)) = (installed, problem) {
+        tracing::warn!("Log files are off: {problem}; logging to the console only");
+    }
+    TelemetryGuard { writer }
 }
 
 /// When the request started, to measure its latency.
@@ -54,11 +83,24 @@ impl RootSpanBuilder for MicroblogRootSpan {
                 .get::<RequestStart>()
                 .map(|start| start.0.elapsed().as_secs_f64() * 1000.0)
                 .unwrap_or_default();
+            let request = response.request();
             let status = response.status().as_u16();
+            let method = request.method().as_str();
+            let route = request
+                .match_pattern()
+                .unwrap_or_else(|| "(none)".to_string());
+            let client = request
+                .connection_info()
+                .realip_remote_addr()
+                .unwrap_or("")
+                .to_string();
             span.in_scope(|| {
                 tracing::info!(
+                    method,
+                    route,
                     status,
                     latency_ms = format!("{latency_ms:.2}"),
+                    client,
                     "Request completed"
                 );
             });

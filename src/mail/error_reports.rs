@@ -1,0 +1,291 @@
+//! Error mails to the admins that never slow, block or flood anything.
+//!
+//! A request that fails calls [`ErrorReporter::report`], which only takes a lock for a moment:
+//! - repeats of the same error (same place) within ERROR_MAIL_INTERVAL are counted, not sent;
+//!   the next mail for that error says how many there were, and a summary mail goes out for
+//!   repeats that no new occurrence reports;
+//! - at most ERROR_MAILS_PER_MINUTE mails leave per minute; errors over the cap are counted and
+//!   the next mail says so;
+//! - the mail itself goes into a small bounded queue; when the queue is full the report is
+//!   counted as dropped, never waited for.
+//!
+//! One background task sends the queue with short SMTP timeouts. A send that fails is logged,
+//! once per run of failures, and never causes another mail.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use super::Mailer;
+use crate::error_report::ErrorReport;
+
+/// Mails waiting to be sent before new reports are dropped (and counted).
+const QUEUE_LENGTH: usize = 32;
+
+/// One mail for the sender task.
+struct ErrorMail {
+    subject: String,
+    body: String,
+}
+
+/// What is known about one error (one place in the code).
+struct Seen {
+    last_sent: Instant,
+    /// Occurrences since the last mail that were not mailed.
+    suppressed: u64,
+    /// The latest report, for the summary mail.
+    latest: ErrorReport,
+}
+
+struct FloodState {
+    seen: HashMap<String, Seen>,
+    window_start: Instant,
+    sent_in_window: u32,
+    /// Errors not mailed because of the per-minute cap, since the last mail.
+    capped: u64,
+}
+
+/// Reports unhandled errors to the admins. Cheap to call from a request.
+pub struct ErrorReporter {
+    queue: Option<mpsc::Sender<ErrorMail>>,
+    admins: Vec<String>,
+    interval: Duration,
+    per_minute: u32,
+    state: Mutex<FloodState>,
+    dropped: AtomicU64,
+}
+
+impl ErrorReporter {
+    /// A reporter that mails `admins` through `mailer`, and its background sender task.
+    /// With `enabled` false (DEBUG=1 or no ADMINS) reports are ignored.
+    pub fn start(
+        mailer: Arc<Mailer>,
+        admins: Vec<String>,
+        interval: Duration,
+        per_minute: u32,
+        enabled: bool,
+    ) -> Arc<Self> {
+        let (sender, receiver) = mpsc::channel(QUEUE_LENGTH);
+        let reporter = Arc::new(ErrorReporter {
+            queue: (enabled && !admins.is_empty()).then_some(sender),
+            admins: admins.clone(),
+            interval,
+            per_minute,
+            state: Mutex::new(FloodState {
+                seen: HashMap::new(),
+                window_start: Instant::now(),
+                sent_in_window: 0,
+                capped: 0,
+            }),
+            dropped: AtomicU64::new(0),
+        });
+        if reporter.queue.is_some() {
+            tokio::spawn(send_mails(
+                mailer,
+                admins,
+                receiver,
+                Arc::downgrade(&reporter),
+            ));
+        }
+        reporter
+    }
+
+    /// Queues a mail about `report`, unless flood control holds it back (then it is counted).
+    pub fn report(&self, report: ErrorReport) {
+        let Some(queue) = &self.queue else { return };
+        let Some(mail) = self.admit(report) else {
+            return;
+        };
+        if queue.try_send(mail).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Decides whether this occurrence is mailed, and builds the mail with the counts.
+    fn admit(&self, report: ErrorReport) -> Option<ErrorMail> {
+        let now = Instant::now();
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let key = report.place.clone();
+        if let Some(seen) = state.seen.get_mut(&key) {
+            if now.duration_since(seen.last_sent) < self.interval {
+                seen.suppressed += 1;
+                seen.latest = report;
+                return None;
+            }
+        }
+        if !state.take_room(now, self.per_minute) {
+            state.capped += 1;
+            return None;
+        }
+        let earlier = state
+            .seen
+            .insert(
+                key,
+                Seen {
+                    last_sent: now,
+                    suppressed: 0,
+                    latest: report.clone(),
+                },
+            )
+            .map(|seen| seen.suppressed)
+            .unwrap_or(0);
+        let capped = std::mem::take(&mut state.capped);
+        drop(state);
+        Some(self.mail(&report, 1 + earlier, capped))
+    }
+
+    /// Summary mails for errors that repeated after their last mail and have not recurred
+    /// since the interval ended. Called by the sender task.
+    fn due_summaries(&self) -> Vec<ErrorMail> {
+        let now = Instant::now();
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let due: Vec<String> = state
+            .seen
+            .iter()
+            .filter(|(_, seen)| {
+                seen.suppressed > 0 && now.duration_since(seen.last_sent) >= self.interval
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
+        let mut mails = Vec::new();
+        for key in due {
+            if !state.take_room(now, self.per_minute) {
+                break;
+            }
+            let capped = std::mem::take(&mut state.capped);
+            if let Some(seen) = state.seen.get_mut(&key) {
+                let count = std::mem::take(&mut seen.suppressed);
+                seen.last_sent = now;
+                mails.push(self.mail(&seen.latest, count, capped));
+            }
+        }
+        mails
+    }
+
+    /// How many reports were dropped because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    fn mail(&self, report: &ErrorReport, occurrences: u64, capped: u64) -> ErrorMail {
+        let mut body = String::new();
+        if occurrences > 1 {
+            body.push_str(&format!(
+                "This error occurred {occurrences} times since the last mail about it (ERROR_MAIL_INTERVAL); the details below are of the latest.\n\n"
+            ));
+        } else {
+            body.push_str("This error occurred 1 time.\n\n");
+        }
+        if capped > 0 {
+            body.push_str(&format!(
+                "{capped} other error(s) were not mailed: at most {} error mails leave per minute (ERROR_MAILS_PER_MINUTE). See errors.log.\n\n",
+                self.per_minute
+            ));
+        }
+        let dropped = self.dropped.swap(0, Ordering::Relaxed);
+        if dropped > 0 {
+            body.push_str(&format!("{dropped} error mail(s) were dropped because the mail queue was full. See errors.log.\n\n"));
+        }
+        body.push_str(&report.to_text());
+        ErrorMail {
+            subject: subject(report.headline()),
+            body,
+        }
+    }
+
+    /// The admins that receive the mails.
+    pub fn admins(&self) -> &[String] {
+        &self.admins
+    }
+}
+
+impl FloodState {
+    /// Counts one mail against the per-minute cap, if there is room.
+    fn take_room(&mut self, now: Instant, per_minute: u32) -> bool {
+        if now.duration_since(self.window_start) >= Duration::from_secs(60) {
+            self.window_start = now;
+            self.sent_in_window = 0;
+        }
+        if self.sent_in_window >= per_minute {
+            return false;
+        }
+        self.sent_in_window += 1;
+        true
+    }
+}
+
+/// "Microblog Failure: " and the error's first line, without CR/LF, cut at about 120 characters.
+pub fn subject(headline: &str) -> String {
+    let line: String = headline
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    let short: String = line.chars().take(120).collect();
+    let ellipsis = if line.chars().count() > 120 {
+        "…"
+    } else {
+        ""
+    };
+    format!("Microblog Failure: {short}{ellipsis}")
+}
+
+/// The background sender: one mail at a time, and the summaries when they fall due.
+async fn send_mails(
+    mailer: Arc<Mailer>,
+    admins: Vec<String>,
+    mut queue: mpsc::Receiver<ErrorMail>,
+    reporter: std::sync::Weak<ErrorReporter>,
+) {
+    let mut failing = false;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        let mails = tokio::select! {
+            mail = queue.recv() => match mail {
+                Some(mail) => vec![mail],
+                None => return,
+            },
+            _ = tick.tick() => match reporter.upgrade() {
+                Some(reporter) => reporter.due_summaries(),
+                None => return,
+            },
+        };
+        for mail in mails {
+            match mailer.send(&admins, &mail.subject, mail.body).await {
+                Ok(()) => failing = false,
+                Err(error) if !failing => {
+                    failing = true;
+                    tracing::error!(
+                        error.chain = ?anyhow::Error::new(error),
+                        "An error mail could not be sent; further failures are not logged until one succeeds"
+                    );
+                }
+                Err(_) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subject;
+
+    #[test]
+    fn the_subject_is_one_short_line() {
+        let long = format!("first line\r\nsecond {}", "x".repeat(300));
+        assert_eq!(subject(&long), "Microblog Failure: first line");
+        let subject = subject(&"y".repeat(300));
+        assert_eq!(subject.chars().count(), "Microblog Failure: ".len() + 121);
+    }
+}

@@ -1,0 +1,141 @@
+//! Sending mail with lettre: through MAIL_SERVER when it is set, otherwise as `.eml` files in
+//! `LOG_DIR/mail/`, so a newcomer sees every mail with no SMTP server at all.
+//!
+//! Error reports do not call this directly: they go through the queue in `error_reports.rs`.
+
+pub mod error_reports;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
+
+use crate::config::MailSettings;
+
+/// Where mails go.
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// `.eml` files in this folder.
+    Outbox(AsyncFileTransport<Tokio1Executor>),
+}
+
+/// Sends plain-text mails from MAIL_SENDER.
+pub struct Mailer {
+    transport: Transport,
+    from: Mailbox,
+    /// For the startup line: where mails go.
+    pub description: String,
+}
+
+/// Why the mailer could not be set up: the message names the variable to change.
+#[derive(Debug, thiserror::Error)]
+pub enum MailSetupError {
+    #[error("MAIL_SENDER={0:?} is not valid: expected an email address")]
+    Sender(String),
+    #[error("MAIL_SERVER={0:?} cannot be used: {1}")]
+    Server(String, String),
+}
+
+/// Why one mail could not be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("an address is not valid: {0}")]
+    Address(String),
+    #[error("the mail body could not be encoded")]
+    Encoding,
+    #[error("the mail could not be built")]
+    Build(#[source] lettre::error::Error),
+    #[error("the SMTP server did not take the mail")]
+    Smtp(#[source] lettre::transport::smtp::Error),
+    #[error("the mail could not be written to the outbox")]
+    Outbox(#[source] lettre::transport::file::Error),
+}
+
+impl Mailer {
+    /// The mailer for these settings; with no MAIL_SERVER, an outbox at `LOG_DIR/mail/`.
+    pub fn new(settings: &MailSettings, log_dir: &Path) -> Result<Self, MailSetupError> {
+        let from: Mailbox = settings
+            .sender
+            .parse()
+            .map_err(|_| MailSetupError::Sender(settings.sender.clone()))?;
+        let (transport, description) = match &settings.server {
+            Some(server) => {
+                let builder = if settings.use_tls {
+                    AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(server)
+                        .map_err(|e| MailSetupError::Server(server.clone(), e.to_string()))?
+                } else {
+                    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server)
+                };
+                let mut builder = builder
+                    .port(settings.port)
+                    .timeout(Some(Duration::from_secs(settings.timeout_seconds)));
+                if let (Some(user), Some(password)) = (&settings.username, &settings.password) {
+                    builder = builder.credentials(Credentials::new(
+                        user.clone(),
+                        password.expose_secret().to_string(),
+                    ));
+                }
+                let tls = if settings.use_tls { " (STARTTLS)" } else { "" };
+                (
+                    Transport::Smtp(builder.build()),
+                    format!("smtp://{server}:{}{tls}", settings.port),
+                )
+            }
+            None => {
+                let outbox = outbox_dir(log_dir);
+                // A missing folder is reported when a mail is written, not at start: logging
+                // and mail must never keep the site from starting.
+                let _ = std::fs::create_dir_all(&outbox);
+                let description = format!("files in {}", outbox.display());
+                (
+                    Transport::Outbox(AsyncFileTransport::new(outbox)),
+                    description,
+                )
+            }
+        };
+        Ok(Mailer {
+            transport,
+            from,
+            description,
+        })
+    }
+
+    /// Sends a plain-text mail to `to`.
+    pub async fn send(&self, to: &[String], subject: &str, body: String) -> Result<(), MailError> {
+        let mut builder = Message::builder().from(self.from.clone()).subject(subject);
+        for address in to {
+            let mailbox: Mailbox = address
+                .parse()
+                .map_err(|_| MailError::Address(address.clone()))?;
+            builder = builder.to(mailbox);
+        }
+        // Quoted-printable keeps long lines (error chains, headers) readable in any mail reader.
+        let body = Body::new_with_encoding(body, ContentTransferEncoding::QuotedPrintable)
+            .map_err(|_| MailError::Encoding)?;
+        let message = builder
+            .header(ContentType::TEXT_PLAIN)
+            .body(body)
+            .map_err(MailError::Build)?;
+        match &self.transport {
+            Transport::Smtp(smtp) => smtp
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(MailError::Smtp),
+            Transport::Outbox(outbox) => outbox
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(MailError::Outbox),
+        }
+    }
+}
+
+/// Where mails are written when there is no SMTP server.
+pub fn outbox_dir(log_dir: &Path) -> PathBuf {
+    log_dir.join("mail")
+}

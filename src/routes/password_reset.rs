@@ -1,0 +1,196 @@
+//! Password reset, as in the Flask microblog: ask for a link by email, follow it within ten
+//! minutes, choose a new password. The link stops working once the password has changed.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use tera::Context;
+
+use super::see_other;
+use crate::csrf::CsrfForm;
+use crate::db;
+use crate::errors::AppError;
+use crate::flash::Level;
+use crate::forms::{FormErrors, ResetPasswordForm, ResetPasswordRequestForm};
+use crate::models::User;
+use crate::page::Page;
+use crate::password::hash_password;
+use crate::startup::AppState;
+use crate::tokens::digest_hex;
+
+/// How long a reset link works.
+const RESET_SECONDS: i64 = 600;
+
+/// The part of a token that ties it to the current password, so that it is single-use.
+fn fingerprint(user: &User) -> String {
+    digest_hex(&user.password_hash)[..16].to_string()
+}
+
+/// The reset link for `user`.
+fn reset_token(state: &AppState, user: &User) -> String {
+    state
+        .reset
+        .sign(&format!("{}-{}", user.id, fingerprint(user)), RESET_SECONDS)
+}
+
+/// `GET /auth/reset_password_request`.
+#[tracing::instrument(name = "Reset request form", skip_all)]
+pub async fn request_form(page: Page) -> Result<HttpResponse, AppError> {
+    if page.user().is_some() {
+        return Ok(see_other("/index"));
+    }
+    let form = ResetPasswordRequestForm {
+        email: String::new(),
+    };
+    render_request(&page, &form, &FormErrors::default(), StatusCode::OK)
+}
+
+/// `POST /auth/reset_password_request`: mails a reset link if the address belongs to a user.
+/// The answer is the same whether it does or not, so the form cannot tell who has an account.
+#[tracing::instrument(name = "Reset request", skip_all)]
+pub async fn request(
+    page: Page,
+    state: web::Data<AppState>,
+    CsrfForm(mut form): CsrfForm<ResetPasswordRequestForm>,
+) -> Result<HttpResponse, AppError> {
+    let errors = form.check();
+    if !errors.is_empty() {
+        return render_request(&page, &form, &errors, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let email = form.email.clone();
+    let user = db::run(&state.pool, move |conn| User::find_by_email(conn, &email)).await?;
+    if let Some(user) = user {
+        let link = format!(
+            "{}/auth/reset_password/{}",
+            state.settings.server_url,
+            reset_token(&state, &user)
+        );
+        let body = format!(
+            "Dear {},\n\nTo reset your password, open this link within 10 minutes:\n\n{link}\n\n\
+             If you have not asked for a password reset, simply ignore this message.\n\n\
+             Sincerely,\n\nThe Microblog Team\n",
+            user.username
+        );
+        let sent = state
+            .mailer
+            .send(
+                std::slice::from_ref(&user.email),
+                "[Microblog] Reset Your Password",
+                body,
+            )
+            .await;
+        if let Err(error) = sent {
+            // The user can do nothing about it but try later: say so kindly; the details are
+            // for the log.
+            tracing::error!(error.chain = ?anyhow::Error::new(error), user_id = user.id, "The password reset mail could not be sent");
+            let mut errors = FormErrors::default();
+            errors.add(
+                "form",
+                "Sorry, we could not send the email right now. Please try again in a few minutes.",
+            );
+            return render_request(&page, &form, &errors, StatusCode::SERVICE_UNAVAILABLE);
+        }
+        tracing::info!(user_id = user.id, "Sent a password reset mail");
+    }
+    page.flash(
+        Level::Info,
+        "Check your email for the instructions to reset your password.",
+    );
+    Ok(see_other("/auth/login"))
+}
+
+fn render_request(
+    page: &Page,
+    form: &ResetPasswordRequestForm,
+    errors: &FormErrors,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let mut context = Context::new();
+    context.insert("title", "Reset Password");
+    context.insert("form", form);
+    context.insert("errors", errors);
+    page.render("auth/reset_password_request.html", status, context)
+}
+
+/// The user a reset token was made for, if it is valid, unexpired and unused.
+async fn user_of(state: &AppState, token: &str) -> Result<Option<User>, AppError> {
+    let Some(payload) = state.reset.verify(token) else {
+        return Ok(None);
+    };
+    let Some((id, print)) = payload.split_once('-') else {
+        return Ok(None);
+    };
+    let Ok(id) = id.parse::<i32>() else {
+        return Ok(None);
+    };
+    let print = print.to_string();
+    let user = db::run(&state.pool, move |conn| User::find(conn, id)).await?;
+    Ok(user.filter(|user| fingerprint(user) == print))
+}
+
+/// `GET /auth/reset_password/<token>`.
+#[tracing::instrument(name = "Reset form", skip_all)]
+pub async fn reset_form(
+    page: Page,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    if user_of(&state, &token).await?.is_none() {
+        return Ok(invalid_link(&page));
+    }
+    render_reset(&page, &token, &FormErrors::default(), StatusCode::OK)
+}
+
+/// `POST /auth/reset_password/<token>`: sets the new password.
+#[tracing::instrument(name = "Reset password", skip_all)]
+pub async fn reset(
+    page: Page,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    CsrfForm(form): CsrfForm<ResetPasswordForm>,
+) -> Result<HttpResponse, AppError> {
+    let Some(user) = user_of(&state, &token).await? else {
+        return Ok(invalid_link(&page));
+    };
+    let errors = form.check();
+    if !errors.is_empty() {
+        return render_reset(&page, &token, &errors, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let password = form.password;
+    let hash = web::block(move || hash_password(&password))
+        .await
+        .map_err(AppError::unexpected)??;
+    let user_id = user.id;
+    db::run(&state.pool, move |conn| {
+        User::set_password(conn, user_id, &hash)
+    })
+    .await?;
+    tracing::info!(user_id, "Password reset");
+    page.flash(Level::Success, "Your password has been reset.");
+    Ok(see_other("/auth/login"))
+}
+
+fn invalid_link(page: &Page) -> HttpResponse {
+    page.flash(
+        Level::Error,
+        "The reset link is invalid or has expired. Please ask for a new one.",
+    );
+    see_other("/auth/reset_password_request")
+}
+
+#[derive(Serialize)]
+struct NoValues {}
+
+fn render_reset(
+    page: &Page,
+    token: &str,
+    errors: &FormErrors,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let mut context = Context::new();
+    context.insert("title", "Reset Password");
+    context.insert("action", &format!("/auth/reset_password/{token}"));
+    context.insert("errors", errors);
+    context.insert("form", &NoValues {});
+    page.render("auth/reset_password.html", status, context)
+}

@@ -1,0 +1,155 @@
+//! A log file that rotates by size with the semantics of Python's `RotatingFileHandler`.
+//!
+//! Written by hand (about fifty lines) because the crates that rotate by size either name their
+//! backups differently or may split or overshoot a line: before a line would take the file past
+//! `max_bytes`, `app.log` becomes `app.log.1`, older backups shift up (`.1` → `.2` …), at most
+//! `backup_count` backups are kept, lines are never split, and an empty file is never rotated.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// One rotating log file.
+pub struct RotatingFile {
+    path: PathBuf,
+    max_bytes: u64,
+    backup_count: usize,
+    file: File,
+    size: u64,
+}
+
+impl RotatingFile {
+    /// Opens `path` for appending, creating it if needed.
+    pub fn open(path: &Path, max_bytes: u64, backup_count: usize) -> io::Result<Self> {
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let size = file.metadata()?.len();
+        Ok(RotatingFile {
+            path: path.to_path_buf(),
+            max_bytes,
+            backup_count,
+            file,
+            size,
+        })
+    }
+
+    /// Appends one line (which must end with a newline). A line longer than `max_bytes` is cut
+    /// to fit, so that no file ever grows past the limit.
+    pub fn write_line(&mut self, line: &str) -> io::Result<()> {
+        let mut line = line.as_bytes();
+        let limit = self.max_bytes as usize;
+        let cut;
+        if line.len() > limit {
+            cut = [&line[..limit.saturating_sub(1)], b"\n"].concat();
+            line = &cut;
+        }
+        // As Python: with no backups, the file is never rotated.
+        if self.backup_count > 0 && self.size > 0 && self.size + line.len() as u64 > self.max_bytes
+        {
+            self.rotate()?;
+        }
+        self.file.write_all(line)?;
+        self.size += line.len() as u64;
+        Ok(())
+    }
+
+    fn backup(&self, n: usize) -> PathBuf {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(format!(".{n}"));
+        PathBuf::from(name)
+    }
+
+    fn rotate(&mut self) -> io::Result<()> {
+        self.file.flush()?;
+        for n in (1..self.backup_count).rev() {
+            let from = self.backup(n);
+            if from.exists() {
+                fs::rename(&from, self.backup(n + 1))?;
+            }
+        }
+        fs::rename(&self.path, self.backup(1))?;
+        self.file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
+        self.size = 0;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sizes(dir: &Path) -> Vec<(String, u64)> {
+        let mut files: Vec<(String, u64)> = fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| {
+                let entry = entry.unwrap();
+                (
+                    entry.file_name().to_string_lossy().into_owned(),
+                    entry.metadata().unwrap().len(),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn rotates_before_a_line_would_pass_the_limit_and_keeps_the_backup_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        let mut file = RotatingFile::open(&path, 100, 2).unwrap();
+        for n in 0..20 {
+            file.write_line(&format!("line {n:02} {}\n", "x".repeat(20)))
+                .unwrap();
+        }
+        let files = sizes(dir.path());
+        let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["app.log", "app.log.1", "app.log.2"]);
+        assert!(files.iter().all(|(_, size)| *size <= 100), "{files:?}");
+        let newest = fs::read_to_string(&path).unwrap();
+        assert!(newest.ends_with(&format!("line 19 {}\n", "x".repeat(20))));
+        for (name, _) in &files {
+            let text = fs::read_to_string(dir.path().join(name)).unwrap();
+            assert!(
+                text.lines()
+                    .all(|l| l.starts_with("line ") && l.len() == 28),
+                "no split lines"
+            );
+        }
+        let oldest = fs::read_to_string(dir.path().join("app.log.2")).unwrap();
+        assert!(
+            oldest.starts_with("line 12"),
+            "the oldest lines left: {oldest}"
+        );
+    }
+
+    #[test]
+    fn an_empty_file_is_never_rotated_and_an_oversized_line_is_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        let mut file = RotatingFile::open(&path, 10, 3).unwrap();
+        file.write_line(&format!("{}\n", "y".repeat(50))).unwrap();
+        assert_eq!(sizes(dir.path()), [("app.log".to_string(), 10)]);
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.ends_with('\n'));
+    }
+
+    #[test]
+    fn reopening_appends_and_counts_the_existing_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        RotatingFile::open(&path, 30, 1)
+            .unwrap()
+            .write_line("0123456789012345678\n")
+            .unwrap();
+        let mut again = RotatingFile::open(&path, 30, 1).unwrap();
+        again.write_line("abcdefghijklmn\n").unwrap();
+        assert_eq!(
+            fs::read_to_string(dir.path().join("app.log.1")).unwrap(),
+            "0123456789012345678\n"
+        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), "abcdefghijklmn\n");
+    }
+}

@@ -1,0 +1,136 @@
+//! The one thread that writes log lines: to the console, to `microblog.log` and, for errors, to
+//! `errors.log`. Requests only hand a formatted line to a bounded channel.
+//!
+//! Nothing is dropped: when the channel is full (the disk cannot keep up), the request that logs
+//! waits for room. That back-pressure slows a flood of logging instead of losing lines silently.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
+
+use super::rotating_file::RotatingFile;
+use crate::config::LogSettings;
+
+/// Lines waiting to be written before loggers have to wait.
+const QUEUE_LENGTH: usize = 16 * 1024;
+
+/// What the writer thread is asked to do.
+pub enum Message {
+    Line {
+        console: String,
+        file: String,
+        is_error: bool,
+    },
+    /// Answered once every earlier line is written.
+    Flush(SyncSender<()>),
+    Stop,
+}
+
+/// The handle of the writer thread.
+pub struct LogWriter {
+    sender: SyncSender<Message>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// The two log files, when they could be opened.
+struct Files {
+    all: RotatingFile,
+    errors: RotatingFile,
+}
+
+impl LogWriter {
+    /// Starts the writer. If LOG_DIR cannot be used, logs go to the console only and the reason
+    /// is returned so that it can be said once.
+    pub fn start(log: &LogSettings) -> (Self, Option<String>) {
+        let (files, problem) = match open_files(log) {
+            Ok(files) => (Some(files), None),
+            Err(e) => (
+                None,
+                Some(format!(
+                    "LOG_DIR={:?} cannot be used ({e})",
+                    log.dir.display().to_string()
+                )),
+            ),
+        };
+        let (sender, receiver) = sync_channel(QUEUE_LENGTH);
+        let thread = std::thread::Builder::new()
+            .name("log-writer".to_string())
+            .spawn(move || write_lines(receiver, files))
+            .ok();
+        (LogWriter { sender, thread }, problem)
+    }
+
+    /// A sender for the logging layer.
+    pub fn sender(&self) -> SyncSender<Message> {
+        self.sender.clone()
+    }
+
+    /// Waits until every line sent so far is written.
+    pub fn flush(&self) {
+        let (done, wait) = sync_channel(1);
+        if self.sender.send(Message::Flush(done)).is_ok() {
+            let _ = wait.recv();
+        }
+    }
+}
+
+impl Drop for LogWriter {
+    fn drop(&mut self) {
+        let _ = self.sender.send(Message::Stop);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn open_files(log: &LogSettings) -> std::io::Result<Files> {
+    std::fs::create_dir_all(&log.dir)?;
+    let open = |name: &str| {
+        RotatingFile::open(
+            &log.dir.join(Path::new(name)),
+            log.max_bytes,
+            log.backup_count,
+        )
+    };
+    Ok(Files {
+        all: open("microblog.log")?,
+        errors: open("errors.log")?,
+    })
+}
+
+fn write_lines(receiver: Receiver<Message>, mut files: Option<Files>) {
+    let stdout = std::io::stdout();
+    let mut failed = false;
+    while let Ok(message) = receiver.recv() {
+        match message {
+            Message::Line {
+                console,
+                file,
+                is_error,
+            } => {
+                let _ = stdout.lock().write_all(console.as_bytes());
+                if let Some(files) = files.as_mut() {
+                    let mut result = files.all.write_line(&file);
+                    if is_error {
+                        result = result.and(files.errors.write_line(&file));
+                    }
+                    // Said once per run of failures, on the console, which cannot fail the same way.
+                    match result {
+                        Err(e) if !failed => {
+                            failed = true;
+                            let _ = writeln!(stdout.lock(), "microblog: writing the log files failed ({e}); lines go to the console only until it works again");
+                        }
+                        Ok(()) => failed = false,
+                        Err(_) => {}
+                    }
+                }
+            }
+            Message::Flush(done) => {
+                let _ = stdout.lock().flush();
+                let _ = done.send(());
+            }
+            Message::Stop => break,
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! The real binary in its own process, for tests of what it writes to its log folder: the
+//! tracing subscriber is global to a process, so each logging test needs a process of its own.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use crate::helpers::Browser;
+
+/// A running `microblog` process with its own database and log folder.
+pub struct TestProcess {
+    pub address: String,
+    pub log_dir: PathBuf,
+    child: Child,
+    console: Arc<Mutex<Vec<String>>>,
+    _dir: TempDir,
+}
+
+impl TestProcess {
+    /// Starts the binary with the test settings plus `overrides`, and waits until it serves.
+    pub fn start(overrides: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let log_dir = dir.path().join("logs");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_microblog"));
+        command
+            .env_clear()
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("PORT", "0")
+            .env("DATABASE_URL", dir.path().join("microblog.db"))
+            .env("LOG_DIR", &log_dir)
+            .env(
+                "SECRET_KEY",
+                "test-secret-key-that-is-long-enough-0123456789",
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for (name, value) in overrides {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("the binary starts");
+        let console = Arc::new(Mutex::new(Vec::new()));
+        let (address_tx, address_rx) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        let lines = console.clone();
+        // Drain the console for the whole run: a full pipe would stall the log writer.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("Microblog startup") {
+                    if let Some(start) = line.find("address=") {
+                        let address = line[start + 8..]
+                            .split(' ')
+                            .next()
+                            .unwrap_or("")
+                            .to_string();
+                        let _ = address_tx.send(address);
+                    }
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let address = address_rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the startup line with the address");
+        TestProcess {
+            address,
+            log_dir,
+            child,
+            console,
+            _dir: dir,
+        }
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser {
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            address: self.address.clone(),
+        }
+    }
+
+    /// What the process printed on its console so far.
+    pub fn console(&self) -> Vec<String> {
+        self.console.lock().unwrap().clone()
+    }
+
+    /// A file of the log folder, read now (empty if it does not exist).
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.log_dir.join(name)).unwrap_or_default()
+    }
+
+    /// Waits until `check` holds for the file's content, returning it.
+    pub async fn wait_for(&self, name: &str, check: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let text = self.read(name);
+            if check(&text) || start.elapsed() > Duration::from_secs(10) {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Stops the process the way a service manager does (SIGTERM) and waits for it to exit.
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+    }
+}
+
+impl Drop for TestProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Every file under `dir`, with its content (for searching everything the app wrote).
+pub fn all_files(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut files = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files.extend(all_files(&path));
+            } else {
+                let text =
+                    String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_default()).into_owned();
+                files.push((path, text));
+            }
+        }
+    }
+    files
+}

@@ -1,0 +1,108 @@
+//! A real SMTP server inside the test process (mailin-embedded), and one that accepts
+//! connections and never answers, to show that a hanging mail server changes nothing.
+
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mailin_embedded::{response, Handler, Response, Server, SslConfig};
+
+/// Keeps every message it receives.
+#[derive(Clone)]
+struct Collector {
+    current: Vec<u8>,
+    inbox: Arc<Mutex<Vec<String>>>,
+}
+
+impl Handler for Collector {
+    fn data_start(&mut self, _: &str, _: &str, _: bool, _: &[String]) -> Response {
+        self.current.clear();
+        response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.current.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        let message = String::from_utf8_lossy(&self.current).into_owned();
+        self.inbox.lock().unwrap().push(message);
+        response::OK
+    }
+}
+
+/// An SMTP server on a random port.
+pub struct SmtpServer {
+    pub port: u16,
+    inbox: Arc<Mutex<Vec<String>>>,
+}
+
+impl SmtpServer {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let inbox = Arc::new(Mutex::new(Vec::new()));
+        let mut server = Server::new(Collector {
+            current: Vec::new(),
+            inbox: inbox.clone(),
+        });
+        server
+            .with_name("test.smtp")
+            .with_ssl(SslConfig::None)
+            .unwrap()
+            .with_tcp_listener(listener);
+        std::thread::spawn(move || {
+            let _ = server.serve();
+        });
+        SmtpServer { port, inbox }
+    }
+
+    /// The messages received so far.
+    pub fn messages(&self) -> Vec<String> {
+        self.inbox.lock().unwrap().clone()
+    }
+
+    /// Waits until at least `count` messages arrived (or the timeout passed) and returns them.
+    pub async fn wait_for(&self, count: usize, timeout: Duration) -> Vec<String> {
+        let start = Instant::now();
+        while self.messages().len() < count && start.elapsed() < timeout {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.messages()
+    }
+}
+
+/// A "mail server" that accepts connections and never says a word.
+pub fn start_hanging_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
+/// The decoded body of a mail (the mailer writes quoted-printable).
+pub fn body_of(message: &str) -> String {
+    let body = message
+        .split("\r\n\r\n")
+        .skip(1)
+        .collect::<Vec<_>>()
+        .join("\r\n\r\n");
+    let decoded = quoted_printable::decode(body.as_bytes(), quoted_printable::ParseMode::Robust)
+        .expect("a quoted-printable body");
+    String::from_utf8_lossy(&decoded).replace("\r\n", "\n")
+}
+
+/// The Subject header of a mail.
+pub fn subject_of(message: &str) -> String {
+    message
+        .lines()
+        .find_map(|line| line.strip_prefix("Subject: "))
+        .unwrap_or_default()
+        .to_string()
+}
