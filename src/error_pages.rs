@@ -95,6 +95,8 @@ fn log_error(
             (None, None) => status.to_string(),
         };
         tracing::error!(status = status.as_u16(), path, error.chain = %chain, "Request failed");
+    } else if let Some(AppError::MissingFile { file }) = app_error {
+        tracing::warn!(status = status.as_u16(), path, file = %file, "A file was not found");
     } else {
         let reason = app_error
             .map(ToString::to_string)

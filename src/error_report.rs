@@ -31,6 +31,8 @@ pub struct ErrorReport {
     pub client: String,
     pub headers: Vec<(String, String)>,
     pub form: Vec<(String, String)>,
+    /// The background task that failed, for failures outside requests.
+    pub task: String,
 }
 
 impl ErrorReport {
@@ -102,6 +104,7 @@ impl ErrorReport {
             client: String::new(),
             headers: Vec::new(),
             form: Vec::new(),
+            task: String::new(),
         }
     }
 
@@ -124,6 +127,9 @@ impl ErrorReport {
         };
         let _ = writeln!(text, "Error id: {id}");
         let _ = writeln!(text, "Time:     {}", self.time);
+        if !self.task.is_empty() {
+            let _ = writeln!(text, "Task:     {}", self.task);
+        }
         if !self.method.is_empty() {
             let query = if self.query.is_empty() {
                 String::new()

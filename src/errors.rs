@@ -14,6 +14,10 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 pub enum AppError {
     #[error("The page you asked for does not exist.")]
     NotFound,
+    /// A file the request needed is not on disk: a 404 for the user, a WARN for the developer
+    /// (it may be a deployment mistake), with the file's path in the log only.
+    #[error("The file you asked for does not exist.")]
+    MissingFile { file: String },
     #[error("{0}")]
     BadRequest(String),
     #[error("You are not allowed to do that.")]
@@ -146,7 +150,7 @@ impl From<diesel::r2d2::PoolError> for AppError {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::NotFound | AppError::MissingFile { .. } => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Forbidden | AppError::CsrfRejected => StatusCode::FORBIDDEN,
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,

@@ -1,6 +1,7 @@
 //! microblog: the Flask Mega-Tutorial's microblog on actix-web, diesel and tera, built to show
 //! production error handling end to end. `startup.rs` is the place to start reading.
 
+pub mod background;
 pub mod config;
 pub mod csrf;
 pub mod db;

@@ -178,6 +178,12 @@ impl Application {
                 .service(resource("/avatar/{digest}").route(web::get().to(avatar::avatar)))
                 .service(resource("/healthz").route(web::get().to(health::healthz)))
                 .service(resource("/lab").route(web::get().to(lab::lab)))
+                .service(resource("/lab/logs").route(web::get().to(lab::logs)))
+                .service(
+                    resource("/lab/too-large")
+                        .app_data(web::PayloadConfig::new(1024))
+                        .route(web::post().to(lab::too_large)),
+                )
                 .service(resource("/lab/{experiment}").route(web::post().to(lab::run)))
                 .service(Files::new("/static", "static"))
                 .default_service(web::to(routes::not_found))

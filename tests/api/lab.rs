@@ -92,3 +92,131 @@ async fn the_db_error_experiment_shows_the_unique_violation_with_debug_on() {
     assert!(html.contains("Failed to rename the user"));
     assert!(html.contains("UNIQUE constraint failed: users.username"));
 }
+
+/// Every experiment: its form fields, the status it answers and a phrase of its page.
+const EXPERIMENTS: &[(&str, &[(&str, &str)], u16, &str)] = &[
+    ("panic", &[], 500, "An unexpected error has occurred"),
+    ("db-error", &[], 500, "An unexpected error has occurred"),
+    ("not-found", &[], 404, "Not Found"),
+    ("file-not-found", &[], 404, "Not Found"),
+    (
+        "bad-input",
+        &[("value", "{\"age\": 300}")],
+        400,
+        "expected u8",
+    ),
+    (
+        "template-error",
+        &[],
+        500,
+        "An unexpected error has occurred",
+    ),
+    ("external-api", &[], 200, "fallback quote"),
+    ("slow", &[], 503, "temporarily unavailable"),
+    (
+        "background-task",
+        &[],
+        200,
+        "A background task named lab-cleanup started",
+    ),
+    (
+        "mail-down",
+        &[],
+        200,
+        "we could not send the mail right now",
+    ),
+    ("log-levels", &[], 200, "Five lines were logged"),
+    ("forbidden", &[], 403, "You are not allowed to do that."),
+    (
+        "too-large",
+        &[("padding", PADDING_2K)],
+        413,
+        "The request is too large.",
+    ),
+];
+
+const PADDING_2K: &str = concat!(
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+);
+
+fn request_id(response: &reqwest::Response) -> String {
+    response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn every_experiment_answers_its_documented_status_and_page() {
+    // Arrange
+    let app = spawn_app().await;
+    app.logged_in("john").await;
+    let susan = app.logged_in("susan").await;
+
+    for (name, fields, status, phrase) in EXPERIMENTS {
+        // Act
+        let response = susan.post(&format!("/lab/{name}"), fields).await;
+
+        // Assert
+        assert_eq!(response.status().as_u16(), *status, "{name}");
+        let id = request_id(&response);
+        let html = response.text().await.unwrap();
+        assert!(html.contains(phrase), "{name}: {phrase:?} not in the page");
+        assert!(html.contains(&id), "{name}: the page shows its request id");
+    }
+}
+
+#[tokio::test]
+async fn failing_experiments_answer_json_clients_with_problem_documents() {
+    // Arrange
+    let app = spawn_app().await;
+    let susan = app.logged_in("susan").await;
+    let token = susan.csrf_token().await;
+
+    for (name, fields, status, _) in EXPERIMENTS.iter().filter(|e| e.2 >= 400) {
+        // Act
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf_token", &token));
+        let response = susan
+            .client
+            .post(format!("{}/lab/{name}", app.address))
+            .header("Accept", "application/json")
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+
+        // Assert
+        assert_eq!(response.status().as_u16(), *status, "{name}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{name}"
+        );
+        let id = request_id(&response);
+        let problem: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(problem["status"], *status, "{name}");
+        assert_eq!(problem["request_id"], id.as_str(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn the_log_viewer_is_a_404_when_the_lab_is_disabled() {
+    // Arrange
+    let app = spawn_app_with(&[("ERROR_LAB", "0")]).await;
+
+    // Act
+    let response = app.browser().get("/lab/logs?request_id=abc").await;
+
+    // Assert
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}

@@ -4,6 +4,7 @@ mod auth;
 mod errors;
 mod helpers;
 mod lab;
+mod lab_traces;
 mod logging;
 mod mail;
 mod pages;

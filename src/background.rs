@@ -1,0 +1,33 @@
+//! Work that runs outside any request, and what happens when it fails: one ERROR line with the
+//! task's name (and no request id, since there is no request) and a mail to the admins, exactly
+//! as for a failed request.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tracing::Instrument;
+
+use crate::error_report::ErrorReport;
+use crate::errors::AppError;
+use crate::mail::error_reports::ErrorReporter;
+
+/// Spawns `task` detached from the current request, reporting its failure.
+pub fn spawn_task<F>(name: &'static str, reporter: Arc<ErrorReporter>, task: F)
+where
+    F: Future<Output = Result<(), AppError>> + 'static,
+{
+    // `parent: None`: the task must not inherit the request's span, and with it its request id.
+    let span = tracing::info_span!(parent: None, "background_task", task = name);
+    actix_web::rt::spawn(
+        async move {
+            if let Err(error) = task.await {
+                tracing::error!(task = name, error.chain = ?error, "A background task failed");
+                let mut report = ErrorReport::from_error(Some(&error), name);
+                report.place = format!("background task {name}");
+                report.task = name.to_string();
+                reporter.report(report);
+            }
+        }
+        .instrument(span),
+    );
+}

@@ -1,0 +1,308 @@
+//! One small handler per lesson. Each shows one way to fail, and how this app answers it.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use diesel::prelude::*;
+use serde::Deserialize;
+use tera::Context;
+
+use crate::background::spawn_task;
+use crate::config::MailSettings;
+use crate::db::{self, schema::users};
+use crate::errors::{AppError, ResultExt};
+use crate::mail::Mailer;
+use crate::models::{self, NewUser, User};
+use crate::page::{request_id, Page};
+use crate::startup::AppState;
+
+/// 2 KiB of form data for the too-large experiment.
+pub const PADDING: &str = concat!(
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+);
+
+/// The lab's own page for experiments that do not end in an error: what happened, the request
+/// id, and a link to what it left in the logs.
+pub fn result(
+    page: &Page,
+    experiment: &str,
+    message: &str,
+    extra: Option<Context>,
+) -> Result<HttpResponse, AppError> {
+    let mut context = extra.unwrap_or_default();
+    context.insert("title", &format!("Lab: {experiment}"));
+    context.insert("experiment", experiment);
+    context.insert("message", message);
+    context.insert("this_request_id", &request_id(page.request()));
+    page.render("lab/result.html", StatusCode::OK, context)
+}
+
+/// A handler that panics.
+pub fn panic() -> Result<HttpResponse, AppError> {
+    let missing: Option<&str> = None;
+    // On purpose: the lab shows what a panicking handler looks like to users and developers.
+    #[allow(clippy::unnecessary_literal_unwrap)]
+    let value = missing.expect("the lab's panic experiment: a value that was never there");
+    Ok(HttpResponse::Ok().body(value.to_string()))
+}
+
+/// The rename that the edit-profile form prevents, done without the check, inside a
+/// transaction that has already written a post.
+pub async fn db_error(page: &Page, state: &AppState) -> Result<HttpResponse, AppError> {
+    let me = page.require_user()?.id;
+    db::run(&state.pool, move |conn| {
+        let taken = rival_username(conn, me)?;
+        conn.immediate_transaction(|conn| {
+            models::create_post(
+                conn,
+                me,
+                "Written by the lab's db-error experiment, then rolled back.",
+            )?;
+            // The form's "Please use a different username." check is skipped here, as in the
+            // Flask chapter before its fix: only the unique index stands in the way.
+            diesel::update(users::table.find(me))
+                .set(users::username.eq(&taken))
+                .execute(conn)
+                .map_err(|e| AppError::unexpected(e).context("Failed to rename the user"))?;
+            Ok(())
+        })
+    })
+    .await?;
+    Err(AppError::unexpected(anyhow::anyhow!(
+        "The rename to a taken username was expected to fail"
+    )))
+}
+
+/// A username other than `me`'s that exists, creating a demo user when the site has only one.
+fn rival_username(conn: &mut SqliteConnection, me: i32) -> Result<String, AppError> {
+    let other: Option<String> = users::table
+        .filter(users::id.ne(me))
+        .select(users::username)
+        .first(conn)
+        .optional()
+        .context("Failed to find another user")?;
+    match other {
+        Some(name) => Ok(name),
+        None => {
+            let rival = NewUser {
+                username: "lab-rival",
+                email: "lab-rival@example.com",
+                // Not a valid PHC hash: nobody can log in as this demo user.
+                password_hash: "!",
+            };
+            Ok(User::insert(conn, &rival)?.username)
+        }
+    }
+}
+
+/// diesel's NotFound, converted to a 404 in `errors.rs`.
+pub async fn not_found(state: &AppState) -> Result<HttpResponse, AppError> {
+    db::run(&state.pool, |conn| {
+        users::table
+            .find(-1)
+            .select(users::username)
+            .first::<String>(conn)
+            .map_err(AppError::from)
+    })
+    .await?;
+    Err(AppError::unexpected(anyhow::anyhow!(
+        "User -1 was expected not to exist"
+    )))
+}
+
+/// A read of a file that is not on disk.
+pub async fn file_not_found() -> Result<HttpResponse, AppError> {
+    let file = "static/reports/missing.csv";
+    match tokio::fs::read(file).await {
+        Ok(bytes) => Ok(HttpResponse::Ok().content_type("text/csv").body(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(AppError::MissingFile {
+            file: file.to_string(),
+        }),
+        Err(e) => Err(AppError::unexpected(e).context("Failed to read a report")),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)] // Only parsed, to show the error.
+struct Person {
+    age: u8,
+}
+
+/// Input that does not parse: a 400 whose message says what is wrong with it.
+pub fn bad_input(fields: &HashMap<String, String>) -> Result<HttpResponse, AppError> {
+    let value = fields.get("value").map(String::as_str).unwrap_or("");
+    match serde_json::from_str::<Person>(value) {
+        Ok(person) => Err(AppError::BadRequest(format!(
+            "That parsed ({person:?}); try an age above 255 or broken JSON."
+        ))),
+        Err(e) => Err(AppError::BadRequest(format!(
+            "The value is not a valid person: {e}."
+        ))),
+    }
+}
+
+/// A template that uses a variable the handler does not set.
+pub fn template_error(page: &Page) -> Result<HttpResponse, AppError> {
+    page.render("lab/broken.html", StatusCode::OK, Context::new())
+}
+
+/// Graceful degradation: the quote service is down, the page still renders.
+pub async fn external_api(page: &Page) -> Result<HttpResponse, AppError> {
+    let quote = match fetch_quote().await {
+        Ok(quote) => quote,
+        Err(e) => {
+            tracing::warn!(service = "quote service", error = %e, "An external service failed; showing the fallback");
+            "The best error message says what to do next. (fallback quote)".to_string()
+        }
+    };
+    let mut context = Context::new();
+    context.insert("quote", &quote);
+    result(
+        page,
+        "external-api",
+        "The quote service is down, so this page shows a fallback quote instead of failing.",
+        Some(context),
+    )
+}
+
+/// Asks a quote service that is not running (a port nobody listens on) for a quote.
+async fn fetch_quote() -> std::io::Result<String> {
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.local_addr()?.port()
+    };
+    let connect = tokio::net::TcpStream::connect(("127.0.0.1", closed_port));
+    let _stream = tokio::time::timeout(Duration::from_secs(1), connect)
+        .await
+        .map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the quote service did not answer",
+            )
+        })??;
+    Err(std::io::Error::other(
+        "the quote service answered unexpectedly",
+    ))
+}
+
+/// Work slower than its deadline, cut off with a 503.
+pub async fn slow(page: &Page) -> Result<HttpResponse, AppError> {
+    let deadline = Duration::from_millis(500);
+    let work = tokio::time::sleep(Duration::from_secs(3));
+    tokio::time::timeout(deadline, work).await.map_err(|_| {
+        AppError::Unavailable(anyhow::anyhow!(
+            "The slow experiment did not finish within its deadline of {deadline:?}"
+        ))
+    })?;
+    result(page, "slow", "The work finished within its deadline.", None)
+}
+
+/// A task outside any request that fails.
+pub fn background_task(page: &Page, state: &AppState) -> Result<HttpResponse, AppError> {
+    spawn_task("lab-cleanup", state.error_reporter.clone(), async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        Err(AppError::unexpected(anyhow::anyhow!(
+            "The lab's cleanup task could not find its work folder"
+        ))
+        .context("Failed to clean up old lab data"))
+    });
+    result(
+        page,
+        "background-task",
+        "A background task named lab-cleanup started; it fails in a moment, outside this request.",
+        None,
+    )
+}
+
+/// A mail through a server that is not there.
+pub async fn mail_down(page: &Page, state: &AppState) -> Result<HttpResponse, AppError> {
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .map_err(|e| AppError::unexpected(e).context("Failed to find a closed port"))?;
+    let settings = MailSettings {
+        server: Some("127.0.0.1".to_string()),
+        port: closed_port,
+        use_tls: false,
+        username: None,
+        password: None,
+        timeout_seconds: 2,
+        ..state.settings.mail.clone()
+    };
+    let mailer = Mailer::new(&settings, &state.settings.log.dir)
+        .map_err(|e| AppError::unexpected(e).context("Failed to set up the lab's mailer"))?;
+    let to = vec!["lab@example.com".to_string()];
+    let message = match mailer
+        .send(&to, "Lab test", "Hello from the lab.".to_string())
+        .await
+    {
+        Ok(()) => "Surprisingly, the mail was sent.",
+        Err(e) => {
+            tracing::error!(error.chain = ?anyhow::Error::new(e), "A mail could not be sent");
+            "Sorry, we could not send the mail right now. Please try again in a few minutes."
+        }
+    };
+    result(page, "mail-down", message, None)
+}
+
+/// One line at each level, and which outputs they reach at the current LOG_LEVEL.
+pub fn log_levels(page: &Page, state: &AppState) -> Result<HttpResponse, AppError> {
+    tracing::trace!(experiment = "log-levels", "A TRACE line: the finest detail");
+    tracing::debug!(experiment = "log-levels", "A DEBUG line: for developers");
+    tracing::info!(experiment = "log-levels", "An INFO line: normal operation");
+    tracing::warn!(
+        experiment = "log-levels",
+        "A WARN line: something to look at"
+    );
+    tracing::error!(experiment = "log-levels", "An ERROR line: something failed");
+    let levels = [
+        tracing::Level::TRACE,
+        tracing::Level::DEBUG,
+        tracing::Level::INFO,
+        tracing::Level::WARN,
+        tracing::Level::ERROR,
+    ];
+    let rows: Vec<(String, bool, bool)> = levels
+        .iter()
+        .map(|level| {
+            let enabled = match *level {
+                tracing::Level::TRACE => tracing::enabled!(tracing::Level::TRACE),
+                tracing::Level::DEBUG => tracing::enabled!(tracing::Level::DEBUG),
+                tracing::Level::INFO => tracing::enabled!(tracing::Level::INFO),
+                tracing::Level::WARN => tracing::enabled!(tracing::Level::WARN),
+                _ => tracing::enabled!(tracing::Level::ERROR),
+            };
+            (
+                level.to_string(),
+                enabled,
+                enabled && *level == tracing::Level::ERROR,
+            )
+        })
+        .collect();
+    let mut context = Context::new();
+    context.insert("levels", &rows);
+    context.insert("log_level", &state.settings.log.level);
+    result(
+        page,
+        "log-levels",
+        "Five lines were logged, one at each level.",
+        Some(context),
+    )
+}

@@ -1,0 +1,101 @@
+//! `GET /lab/logs?request_id=…`: what one request left behind — its lines in microblog.log and
+//! the error mail written for it to the outbox — so a learner sees the whole path in the browser.
+
+use std::path::Path;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use tera::Context;
+
+use super::ensure_enabled;
+use crate::errors::AppError;
+use crate::mail::outbox_dir;
+use crate::page::Page;
+use crate::startup::AppState;
+
+#[derive(Deserialize)]
+pub struct LogsQuery {
+    #[serde(default)]
+    request_id: String,
+}
+
+/// A mail found in the outbox.
+#[derive(Serialize)]
+struct OutboxMail {
+    file: String,
+    text: String,
+}
+
+/// What the log folder holds about one request.
+#[derive(Default)]
+struct Findings {
+    lines: Vec<String>,
+    mails: Vec<OutboxMail>,
+}
+
+/// `GET /lab/logs?request_id=…`.
+#[tracing::instrument(name = "Lab logs", skip_all)]
+pub async fn logs(
+    page: Page,
+    state: web::Data<AppState>,
+    query: web::Query<LogsQuery>,
+) -> Result<HttpResponse, AppError> {
+    ensure_enabled(&state)?;
+    // Request ids are UUIDs: anything else finds nothing and is not searched for.
+    let id: String = query.request_id.trim().chars().take(64).collect();
+    let valid = !id.is_empty() && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    let log_dir = state.settings.log.dir.clone();
+    let search = id.clone();
+    let findings = if valid {
+        web::block(move || find(&log_dir, &search))
+            .await
+            .map_err(AppError::unexpected)?
+    } else {
+        Findings::default()
+    };
+    let mut context = Context::new();
+    context.insert("title", "Lab: what one request left");
+    context.insert("searched", &id);
+    context.insert("lines", &findings.lines);
+    context.insert("mails", &findings.mails);
+    context.insert("mail", &state.mailer.description);
+    context.insert("smtp", &state.settings.mail.server.is_some());
+    page.render("lab/logs.html", StatusCode::OK, context)
+}
+
+/// Reads microblog.log (and its backups, oldest first) and the outbox for `id`.
+fn find(log_dir: &Path, id: &str) -> Findings {
+    let mut findings = Findings::default();
+    let mut files: Vec<_> = (1..=20)
+        .rev()
+        .map(|n| log_dir.join(format!("microblog.log.{n}")))
+        .collect();
+    files.push(log_dir.join("microblog.log"));
+    for file in files {
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            findings.lines.extend(
+                text.lines()
+                    .filter(|line| line.contains(id))
+                    .map(str::to_string),
+            );
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(outbox_dir(log_dir)) {
+        for entry in entries.flatten() {
+            let Ok(raw) = std::fs::read(entry.path()) else {
+                continue;
+            };
+            let decoded =
+                quoted_printable::decode(&raw, quoted_printable::ParseMode::Robust).unwrap_or(raw);
+            let text = String::from_utf8_lossy(&decoded).into_owned();
+            if text.contains(id) {
+                findings.mails.push(OutboxMail {
+                    file: entry.file_name().to_string_lossy().into_owned(),
+                    text,
+                });
+            }
+        }
+    }
+    findings
+}
