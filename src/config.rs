@@ -32,7 +32,7 @@ pub struct Settings {
     pub server_url: String,
 }
 
-/// The key that signs sessions, CSRF tokens, flash messages and reset tokens.
+/// The key that signs (and encrypts) session cookies, remember-me cookies and reset links.
 #[derive(Debug, Clone)]
 pub struct SecretKey {
     value: SecretString,

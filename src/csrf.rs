@@ -31,6 +31,9 @@ pub fn token(session: &Session) -> Result<String, AppError> {
 }
 
 /// A URL-encoded form body whose `csrf_token` field matched the session's token.
+///
+/// Make it a handler's first argument: extractors run in order, so a forged request is refused
+/// before anything else runs (not even the `last_seen` update of loading the user).
 pub struct CsrfForm<T>(pub T);
 
 #[derive(serde::Deserialize)]

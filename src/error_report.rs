@@ -46,11 +46,11 @@ impl ErrorReport {
         report.user = already_loaded_user(req)
             .map(|user| format!("{} (id {})", user.username, user.id))
             .unwrap_or_else(|| "anonymous".to_string());
+        // The socket's address: X-Forwarded-For is whatever the client wants it to be.
         report.client = req
-            .connection_info()
-            .realip_remote_addr()
-            .unwrap_or("unknown")
-            .to_string();
+            .peer_addr()
+            .map(|address| address.ip().to_string())
+            .unwrap_or_else(|| "unknown".to_string());
         report.headers = redact::headers(req.headers());
         report.form = req
             .extensions()

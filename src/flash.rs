@@ -9,6 +9,8 @@ use actix_session::Session;
 use serde::{Deserialize, Serialize};
 
 const SESSION_KEY: &str = "_flashes";
+const MAX_QUEUED: usize = 4;
+const MAX_CHARS: usize = 160;
 
 /// How a message is styled.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -33,10 +35,12 @@ pub fn flash(session: &Session, level: Level, text: impl Into<String>) {
         .ok()
         .flatten()
         .unwrap_or_default();
-    queued.push(Flash {
-        level,
-        text: text.into(),
-    });
+    // The session lives in a cookie of at most 4 KiB: keep a few short messages only.
+    let text: String = text.into().chars().take(MAX_CHARS).collect();
+    if queued.len() >= MAX_QUEUED {
+        queued.remove(0);
+    }
+    queued.push(Flash { level, text });
     // A message that cannot be stored is not worth failing the request for.
     if let Err(error) = session.insert(SESSION_KEY, queued) {
         tracing::warn!(%error, "A flash message could not be stored");

@@ -51,7 +51,8 @@ impl FormErrors {
 /// Usernames appear in URLs (`/user/<username>`): keep them to characters that need no escaping.
 fn username_rules(username: &str) -> Result<(), ValidationError> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
-    if username.chars().all(allowed) {
+    // At least one letter or digit: `/user/..` would be read by browsers as a parent folder.
+    if username.chars().all(allowed) && username.chars().any(|c| c.is_ascii_alphanumeric()) {
         Ok(())
     } else {
         Err(ValidationError::new("username_characters")
@@ -216,6 +217,8 @@ mod tests {
         let errors = registration("su/san", "long enough", "long enough").check();
         assert!(errors.0.contains_key("username"));
         let errors = registration("su san", "long enough", "long enough").check();
+        assert!(errors.0.contains_key("username"));
+        let errors = registration("..", "long enough", "long enough").check();
         assert!(errors.0.contains_key("username"));
     }
 

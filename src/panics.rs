@@ -87,6 +87,15 @@ pub fn install_hook() {
     });
 }
 
+/// Runs blocking work (on the blocking thread pool) so that a panic in it becomes a 500 carrying
+/// the panic's message and location, reported once by `error_pages.rs` like any other.
+pub fn catching<T>(work: impl FnOnce() -> Result<T, AppError>) -> Result<T, AppError> {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| while_handling_request(work))) {
+        Ok(result) => result,
+        Err(panic) => Err(into_app_error(panic)),
+    }
+}
+
 /// Runs `poll` (one poll of a request's future) with the in-request flag set.
 fn while_handling_request<T>(poll: impl FnOnce() -> T) -> T {
     let outer = IN_REQUEST.replace(true);

@@ -25,6 +25,19 @@ pub fn hash_password(password: &SecretString) -> Result<String, AppError> {
         })
 }
 
+/// [`hash_password`] on the blocking thread pool, in the caller's span.
+pub async fn hash_password_off_thread(password: SecretString) -> Result<String, AppError> {
+    let span = tracing::Span::current();
+    actix_web::web::block(move || {
+        let _entered = span.enter();
+        crate::panics::catching(|| hash_password(&password))
+    })
+    .await
+    .map_err(|e| {
+        AppError::unexpected(anyhow::Error::new(e)).context("Password hashing was cancelled")
+    })?
+}
+
 /// Whether `password` matches `stored_hash`; with no stored hash (an unknown user) the dummy hash
 /// is checked instead and the answer is always false.
 pub fn verify_password(stored_hash: Option<&str>, password: &SecretString) -> bool {

@@ -32,7 +32,8 @@ pub fn headers(headers: &HeaderMap) -> Vec<(String, String)> {
             let shown = if SECRET_HEADERS.contains(&name.as_str()) {
                 REDACTED.to_string()
             } else {
-                String::from_utf8_lossy(value.as_bytes()).into_owned()
+                // A Referer (or Origin) can carry a reset link's token.
+                url_text(&String::from_utf8_lossy(value.as_bytes()))
             };
             (name.as_str().to_string(), shown)
         })
@@ -58,10 +59,21 @@ pub fn pairs(pairs: Vec<(String, String)>) -> Vec<(String, String)> {
 
 /// The request's path with the token of a password reset link removed.
 pub fn path(req: &HttpRequest) -> String {
-    let path = req.path();
-    match path.strip_prefix("/auth/reset_password/") {
-        Some(_) => format!("/auth/reset_password/{REDACTED}"),
-        None => path.to_string(),
+    url_text(req.path())
+}
+
+/// Any text holding a URL, with the token of a password reset link removed.
+pub fn url_text(text: &str) -> String {
+    const RESET: &str = "/auth/reset_password/";
+    match text.find(RESET) {
+        Some(start) => {
+            let token_start = start + RESET.len();
+            let token_end = text[token_start..]
+                .find(['?', '#', ' '])
+                .map_or(text.len(), |end| token_start + end);
+            format!("{}{REDACTED}{}", &text[..token_start], &text[token_end..])
+        }
+        None => text.to_string(),
     }
 }
 
@@ -104,6 +116,18 @@ mod tests {
         let shown = headers(req.headers());
         assert!(shown.iter().all(|(_, value)| !value.contains("secret")));
         assert!(shown.contains(&("user-agent".to_string(), "test".to_string())));
+    }
+
+    #[test]
+    fn reset_tokens_leave_a_referer() {
+        let req = TestRequest::default()
+            .insert_header(("Referer", "http://x/auth/reset_password/abc.123.def?a=1"))
+            .to_http_request();
+        let shown = headers(req.headers());
+        assert!(shown.contains(&(
+            "referer".to_string(),
+            "http://x/auth/reset_password/[redacted]?a=1".to_string()
+        )));
     }
 
     #[test]

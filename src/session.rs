@@ -30,17 +30,28 @@ pub async fn current_user(req: &HttpRequest) -> Result<Option<User>, AppError> {
     let state = app_state(req)?;
     let session = req.get_session();
     let session_user_id: Option<i32> = session.get(USER_ID_KEY).unwrap_or(None);
-    let remembered_id = || {
+    // The remember-me cookie names the user and a fingerprint of their password hash: a new
+    // password makes every old cookie worthless.
+    let remembered = || {
         let cookie = req.cookie(REMEMBER_COOKIE)?;
-        state.remember.verify(cookie.value())?.parse::<i32>().ok()
+        let payload = state.remember.verify(cookie.value())?;
+        let (id, fingerprint) = payload.split_once('-')?;
+        Some((id.parse::<i32>().ok()?, fingerprint.to_string()))
     };
-    let user_id = session_user_id.or_else(remembered_id);
+    let (user_id, fingerprint) = match session_user_id {
+        Some(id) => (Some(id), None),
+        None => remembered().map_or((None, None), |(id, print)| (Some(id), Some(print))),
+    };
 
     let user = match user_id {
         None => None,
         Some(id) => {
             db::run(&state.pool, move |conn| {
-                let mut user = User::find(conn, id)?;
+                let mut user = User::find(conn, id)?.filter(|user| {
+                    fingerprint
+                        .as_deref()
+                        .is_none_or(|print| print == user.password_fingerprint())
+                });
                 if let Some(user) = user.as_mut() {
                     user.touch_last_seen(conn)?;
                 }
@@ -89,11 +100,12 @@ pub fn log_out(session: &Session) {
     session.renew();
 }
 
-/// The remember-me cookie for `user_id`.
-pub fn remember_cookie(state: &AppState, user_id: i32) -> Cookie<'static> {
+/// The remember-me cookie for `user`.
+pub fn remember_cookie(state: &AppState, user: &User) -> Cookie<'static> {
+    let payload = format!("{}-{}", user.id, user.password_fingerprint());
     Cookie::build(
         REMEMBER_COOKIE,
-        state.remember.sign(&user_id.to_string(), REMEMBER_SECONDS),
+        state.remember.sign(&payload, REMEMBER_SECONDS),
     )
     .path("/")
     .http_only(true)

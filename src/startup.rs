@@ -111,6 +111,7 @@ impl Application {
         let secret = settings.secret_key.expose();
         let session_key = Key::from(&derive_key(secret, "session"));
         let secure_cookies = settings.session_cookie_secure;
+        let lab_enabled = settings.error_lab;
         let state = web::Data::new(AppState {
             remember: Signer::new(secret, "remember"),
             reset: Signer::new(secret, "reset"),
@@ -129,8 +130,8 @@ impl Application {
                     .cookie_same_site(SameSite::Lax)
                     .cookie_secure(secure_cookies)
                     .build();
-            // The last `wrap` is the outermost: tracing sees everything, error pages see the
-            // session (for the navigation) and catch panics from the handlers.
+            // The last `wrap` is the outermost: tracing sees everything, and error pages see the
+            // session (for the navigation). Panics are caught per resource (`resource` below).
             App::new()
                 .wrap(from_fn(render_error_pages))
                 .wrap(sessions)
@@ -177,14 +178,20 @@ impl Application {
                 )
                 .service(resource("/avatar/{digest}").route(web::get().to(avatar::avatar)))
                 .service(resource("/healthz").route(web::get().to(health::healthz)))
-                .service(resource("/lab").route(web::get().to(lab::lab)))
-                .service(resource("/lab/logs").route(web::get().to(lab::logs)))
-                .service(
-                    resource("/lab/too-large")
-                        .app_data(web::PayloadConfig::new(1024))
-                        .route(web::post().to(lab::too_large)),
-                )
-                .service(resource("/lab/{experiment}").route(web::post().to(lab::run)))
+                .configure(|config| {
+                    // Without ERROR_LAB the lab's routes do not exist: every /lab URL is a 404.
+                    if lab_enabled {
+                        config
+                            .service(resource("/lab").route(web::get().to(lab::lab)))
+                            .service(resource("/lab/logs").route(web::get().to(lab::logs)))
+                            .service(
+                                resource("/lab/too-large")
+                                    .app_data(web::PayloadConfig::new(1024))
+                                    .route(web::post().to(lab::too_large)),
+                            )
+                            .service(resource("/lab/{experiment}").route(web::post().to(lab::run)));
+                    }
+                })
                 .service(Files::new("/static", "static"))
                 .default_service(web::to(routes::not_found))
         })

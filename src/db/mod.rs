@@ -80,8 +80,10 @@ where
     let span = tracing::Span::current();
     actix_web::web::block(move || {
         let _entered = span.enter();
-        let mut conn = pool.get().map_err(AppError::from)?;
-        query(&mut conn)
+        crate::panics::catching(|| {
+            let mut conn = pool.get().map_err(AppError::from)?;
+            query(&mut conn)
+        })
     })
     .await
     .map_err(|e| {

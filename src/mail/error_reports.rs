@@ -120,7 +120,14 @@ impl ErrorReporter {
             }
         }
         if !state.take_room(now, self.per_minute) {
-            state.capped += 1;
+            match state.seen.get_mut(&key) {
+                // A known error over the cap is counted with its own repeats, for its summary.
+                Some(seen) => {
+                    seen.suppressed += 1;
+                    seen.latest = report;
+                }
+                None => state.capped += 1,
+            }
             return None;
         }
         let earlier = state
@@ -148,6 +155,11 @@ impl ErrorReporter {
             .state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Forget errors that have been quiet for long, so the map cannot grow without end.
+        let forget_after = self.interval.max(Duration::from_secs(60)) * 10;
+        state.seen.retain(|_, seen| {
+            seen.suppressed > 0 || now.duration_since(seen.last_sent) < forget_after
+        });
         let due: Vec<String> = state
             .seen
             .iter()

@@ -27,6 +27,8 @@ enum Transport {
 pub struct Mailer {
     transport: Transport,
     from: Mailbox,
+    /// The outbox folder (unused with an SMTP server).
+    outbox: PathBuf,
     /// For the startup line: where mails go.
     pub description: String,
 }
@@ -101,6 +103,7 @@ impl Mailer {
             transport,
             from,
             description,
+            outbox: outbox_dir(log_dir),
         })
     }
 
@@ -126,12 +129,36 @@ impl Mailer {
                 .await
                 .map(|_| ())
                 .map_err(MailError::Smtp),
-            Transport::Outbox(outbox) => outbox
-                .send(message)
-                .await
-                .map(|_| ())
-                .map_err(MailError::Outbox),
+            Transport::Outbox(outbox) => {
+                outbox.send(message).await.map_err(MailError::Outbox)?;
+                let dir = self.outbox.clone();
+                // The outbox lives in LOG_DIR, which must not grow without end either.
+                let _ = tokio::task::spawn_blocking(move || prune_outbox(&dir, OUTBOX_KEEP)).await;
+                Ok(())
+            }
         }
+    }
+}
+
+/// How many mails the outbox keeps; older ones are deleted.
+const OUTBOX_KEEP: usize = 200;
+
+/// Deletes the oldest `.eml` files beyond the newest `keep`.
+fn prune_outbox(dir: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut mails: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter(|entry| entry.path().extension().is_some_and(|e| e == "eml"))
+        .filter_map(|entry| Some((entry.metadata().ok()?.modified().ok()?, entry.path())))
+        .collect();
+    if mails.len() <= keep {
+        return;
+    }
+    mails.sort();
+    for (_, path) in &mails[..mails.len() - keep] {
+        let _ = std::fs::remove_file(path);
     }
 }
 

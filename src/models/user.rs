@@ -42,6 +42,12 @@ pub struct NewUser<'a> {
 const LAST_SEEN_RESOLUTION: TimeDelta = TimeDelta::minutes(1);
 
 impl User {
+    /// A short digest of the password hash: tokens that carry it (reset links, remember-me
+    /// cookies) stop working when the password changes.
+    pub fn password_fingerprint(&self) -> String {
+        digest_hex(&self.password_hash)[..16].to_string()
+    }
+
     /// The URL of this user's identicon, `size` pixels square.
     pub fn avatar(&self, size: u32) -> String {
         avatar_url(&self.email, size)

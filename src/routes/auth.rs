@@ -14,7 +14,7 @@ use crate::flash::{flash, Level};
 use crate::forms::{EmptyForm, FormErrors, LoginForm, RegistrationForm};
 use crate::models::{NewUser, User};
 use crate::page::Page;
-use crate::password::{hash_password, verify_password};
+use crate::password::{hash_password_off_thread, verify_password};
 use crate::session::{forget_cookie, log_in, log_out, remember_cookie};
 use crate::startup::AppState;
 
@@ -74,11 +74,11 @@ pub async fn login_form(
 /// verified) and get the same message.
 #[tracing::instrument(name = "Login", skip_all, fields(username = %form.0.username))]
 pub async fn login(
+    form: CsrfForm<LoginForm>,
     page: Page,
     state: web::Data<AppState>,
     session: Session,
     query: web::Query<NextQuery>,
-    form: CsrfForm<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
     let CsrfForm(form) = form;
     let errors = form.check();
@@ -123,7 +123,7 @@ pub async fn login(
     let mut response = see_other(safe_redirect_target(query.next.as_deref()));
     if values.remember_me {
         response
-            .add_cookie(&remember_cookie(&state, user.id))
+            .add_cookie(&remember_cookie(&state, &user))
             .map_err(AppError::unexpected)?;
     }
     Ok(response)
@@ -156,8 +156,8 @@ fn render_login(
 /// `POST /auth/logout`: a POST with a CSRF token, so that another site cannot log you out.
 #[tracing::instrument(name = "Logout", skip_all)]
 pub async fn logout(
-    session: Session,
     _form: CsrfForm<EmptyForm>,
+    session: Session,
 ) -> Result<HttpResponse, AppError> {
     log_out(&session);
     flash(&session, Level::Info, "You have been logged out.");
@@ -192,9 +192,9 @@ pub async fn register_form(page: Page) -> Result<HttpResponse, AppError> {
 /// email, then inserts; the unique indexes answer the same way for two requests that race.
 #[tracing::instrument(name = "Register", skip_all, fields(username = %form.0.username))]
 pub async fn register(
+    form: CsrfForm<RegistrationForm>,
     page: Page,
     state: web::Data<AppState>,
-    form: CsrfForm<RegistrationForm>,
 ) -> Result<HttpResponse, AppError> {
     let CsrfForm(mut form) = form;
     let mut errors = form.check();
@@ -228,9 +228,7 @@ pub async fn register(
         return render_register(&page, &values, &errors);
     }
 
-    let password_hash = web::block(move || hash_password(&password))
-        .await
-        .map_err(AppError::unexpected)??;
+    let password_hash = hash_password_off_thread(password).await?;
     let (username, email) = (username.clone(), email.clone());
     let inserted = db::run(&state.pool, move |conn| {
         conn.immediate_transaction(|conn| {

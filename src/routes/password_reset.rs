@@ -14,23 +14,18 @@ use crate::flash::Level;
 use crate::forms::{FormErrors, ResetPasswordForm, ResetPasswordRequestForm};
 use crate::models::User;
 use crate::page::Page;
-use crate::password::hash_password;
+use crate::password::hash_password_off_thread;
 use crate::startup::AppState;
-use crate::tokens::digest_hex;
 
 /// How long a reset link works.
 const RESET_SECONDS: i64 = 600;
 
-/// The part of a token that ties it to the current password, so that it is single-use.
-fn fingerprint(user: &User) -> String {
-    digest_hex(&user.password_hash)[..16].to_string()
-}
-
 /// The reset link for `user`.
 fn reset_token(state: &AppState, user: &User) -> String {
-    state
-        .reset
-        .sign(&format!("{}-{}", user.id, fingerprint(user)), RESET_SECONDS)
+    state.reset.sign(
+        &format!("{}-{}", user.id, user.password_fingerprint()),
+        RESET_SECONDS,
+    )
 }
 
 /// `GET /auth/reset_password_request`.
@@ -49,9 +44,9 @@ pub async fn request_form(page: Page) -> Result<HttpResponse, AppError> {
 /// The answer is the same whether it does or not, so the form cannot tell who has an account.
 #[tracing::instrument(name = "Reset request", skip_all)]
 pub async fn request(
+    CsrfForm(mut form): CsrfForm<ResetPasswordRequestForm>,
     page: Page,
     state: web::Data<AppState>,
-    CsrfForm(mut form): CsrfForm<ResetPasswordRequestForm>,
 ) -> Result<HttpResponse, AppError> {
     let errors = form.check();
     if !errors.is_empty() {
@@ -125,7 +120,8 @@ async fn user_of(state: &AppState, token: &str) -> Result<Option<User>, AppError
     };
     let print = print.to_string();
     let user = db::run(&state.pool, move |conn| User::find(conn, id)).await?;
-    Ok(user.filter(|user| fingerprint(user) == print))
+    // The fingerprint ties the link to the current password, so it works once.
+    Ok(user.filter(|user| user.password_fingerprint() == print))
 }
 
 /// `GET /auth/reset_password/<token>`.
@@ -144,10 +140,10 @@ pub async fn reset_form(
 /// `POST /auth/reset_password/<token>`: sets the new password.
 #[tracing::instrument(name = "Reset password", skip_all)]
 pub async fn reset(
+    CsrfForm(form): CsrfForm<ResetPasswordForm>,
     page: Page,
     state: web::Data<AppState>,
     token: web::Path<String>,
-    CsrfForm(form): CsrfForm<ResetPasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let Some(user) = user_of(&state, &token).await? else {
         return Ok(invalid_link(&page));
@@ -157,9 +153,7 @@ pub async fn reset(
         return render_reset(&page, &token, &errors, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let password = form.password;
-    let hash = web::block(move || hash_password(&password))
-        .await
-        .map_err(AppError::unexpected)??;
+    let hash = hash_password_off_thread(password).await?;
     let user_id = user.id;
     db::run(&state.pool, move |conn| {
         User::set_password(conn, user_id, &hash)
@@ -192,5 +186,11 @@ fn render_reset(
     context.insert("action", &format!("/auth/reset_password/{token}"));
     context.insert("errors", errors);
     context.insert("form", &NoValues {});
-    page.render("auth/reset_password.html", status, context)
+    let mut response = page.render("auth/reset_password.html", status, context)?;
+    // The page's URL holds the token: never send it to another site in a Referer.
+    response.headers_mut().insert(
+        actix_web::http::header::REFERRER_POLICY,
+        actix_web::http::header::HeaderValue::from_static("no-referrer"),
+    );
+    Ok(response)
 }

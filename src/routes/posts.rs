@@ -31,9 +31,9 @@ pub async fn index(
 /// `POST /` and `/index`: publishes a post.
 #[tracing::instrument(name = "Publish post", skip_all)]
 pub async fn publish(
+    CsrfForm(mut form): CsrfForm<PostForm>,
     page: Page,
     state: web::Data<AppState>,
-    CsrfForm(mut form): CsrfForm<PostForm>,
 ) -> Result<HttpResponse, AppError> {
     let user_id = page.require_user()?.id;
     let errors = form.check();

@@ -91,9 +91,9 @@ pub async fn edit_profile_form(page: Page) -> Result<HttpResponse, AppError> {
 /// a query and, for two requests racing past that check, by the unique index.
 #[tracing::instrument(name = "Edit profile", skip_all)]
 pub async fn edit_profile(
+    CsrfForm(mut form): CsrfForm<EditProfileForm>,
     page: Page,
     state: web::Data<AppState>,
-    CsrfForm(mut form): CsrfForm<EditProfileForm>,
 ) -> Result<HttpResponse, AppError> {
     let user_id = page.require_user()?.id;
     let mut errors = form.check();
@@ -144,10 +144,10 @@ fn render_edit_profile(
 /// `POST /follow/<username>`.
 #[tracing::instrument(name = "Follow", skip(page, state, _form))]
 pub async fn follow(
+    _form: CsrfForm<EmptyForm>,
     page: Page,
     state: web::Data<AppState>,
     username: web::Path<String>,
-    _form: CsrfForm<EmptyForm>,
 ) -> Result<HttpResponse, AppError> {
     change_follow(&page, &state, username.into_inner(), true).await
 }
@@ -155,10 +155,10 @@ pub async fn follow(
 /// `POST /unfollow/<username>`.
 #[tracing::instrument(name = "Unfollow", skip(page, state, _form))]
 pub async fn unfollow(
+    _form: CsrfForm<EmptyForm>,
     page: Page,
     state: web::Data<AppState>,
     username: web::Path<String>,
-    _form: CsrfForm<EmptyForm>,
 ) -> Result<HttpResponse, AppError> {
     change_follow(&page, &state, username.into_inner(), false).await
 }

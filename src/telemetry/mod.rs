@@ -89,11 +89,11 @@ impl RootSpanBuilder for MicroblogRootSpan {
             let route = request
                 .match_pattern()
                 .unwrap_or_else(|| "(none)".to_string());
+            // The socket's address: X-Forwarded-For is whatever the client wants it to be.
             let client = request
-                .connection_info()
-                .realip_remote_addr()
-                .unwrap_or("")
-                .to_string();
+                .peer_addr()
+                .map(|a| a.ip().to_string())
+                .unwrap_or_default();
             span.in_scope(|| {
                 tracing::info!(
                     method,

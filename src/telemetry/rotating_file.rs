@@ -33,7 +33,8 @@ impl RotatingFile {
     }
 
     /// Appends one line (which must end with a newline). A line longer than `max_bytes` is cut
-    /// to fit, so that no file ever grows past the limit.
+    /// to fit, so that no file grows past the limit (except with no backups, where Python's
+    /// handler never rotates either).
     pub fn write_line(&mut self, line: &str) -> io::Result<()> {
         let mut line = line.as_bytes();
         let limit = self.max_bytes as usize;

@@ -1,8 +1,10 @@
 //! The one thread that writes log lines: to the console, to `microblog.log` and, for errors, to
 //! `errors.log`. Requests only hand a formatted line to a bounded channel.
 //!
-//! Nothing is dropped: when the channel is full (the disk cannot keep up), the request that logs
-//! waits for room. That back-pressure slows a flood of logging instead of losing lines silently.
+//! Nothing is dropped from the files: when the channel is full (the disk cannot keep up), the
+//! request that logs waits for room. That back-pressure slows a flood of logging instead of losing
+//! lines silently. The console is best effort, on a thread of its own: if nobody reads it (a full
+//! pipe), its lines are dropped and counted, and the site goes on.
 
 use std::io::Write;
 use std::path::Path;
@@ -14,6 +16,8 @@ use crate::config::LogSettings;
 
 /// Lines waiting to be written before loggers have to wait.
 const QUEUE_LENGTH: usize = 16 * 1024;
+/// Lines waiting for the console before they are dropped.
+const CONSOLE_QUEUE_LENGTH: usize = 4 * 1024;
 
 /// What the writer thread is asked to do.
 pub enum Message {
@@ -99,17 +103,40 @@ fn open_files(log: &LogSettings) -> std::io::Result<Files> {
     })
 }
 
+/// The console's own thread: a stdout nobody reads must not stop the log files.
+fn start_console() -> SyncSender<String> {
+    let (sender, receiver) = sync_channel::<String>(CONSOLE_QUEUE_LENGTH);
+    let _ = std::thread::Builder::new()
+        .name("log-console".to_string())
+        .spawn(move || {
+            let stdout = std::io::stdout();
+            while let Ok(line) = receiver.recv() {
+                let _ = stdout.lock().write_all(line.as_bytes());
+            }
+        });
+    sender
+}
+
 fn write_lines(receiver: Receiver<Message>, mut files: Option<Files>) {
-    let stdout = std::io::stdout();
+    let console = start_console();
+    let mut console_dropped: u64 = 0;
     let mut failed = false;
     while let Ok(message) = receiver.recv() {
         match message {
             Message::Line {
-                console,
+                console: line,
                 file,
                 is_error,
             } => {
-                let _ = stdout.lock().write_all(console.as_bytes());
+                if console_dropped > 0 {
+                    let note = format!("microblog: {console_dropped} log lines were not shown on the console (nobody read it); the log files have them\n");
+                    if console.try_send(note).is_ok() {
+                        console_dropped = 0;
+                    }
+                }
+                if console.try_send(line).is_err() {
+                    console_dropped += 1;
+                }
                 if let Some(files) = files.as_mut() {
                     let mut result = files.all.write_line(&file);
                     if is_error {
@@ -119,7 +146,7 @@ fn write_lines(receiver: Receiver<Message>, mut files: Option<Files>) {
                     match result {
                         Err(e) if !failed => {
                             failed = true;
-                            let _ = writeln!(stdout.lock(), "microblog: writing the log files failed ({e}); lines go to the console only until it works again");
+                            let _ = console.try_send(format!("microblog: writing the log files failed ({e}); lines go to the console only until it works again\n"));
                         }
                         Ok(()) => failed = false,
                         Err(_) => {}
@@ -127,7 +154,6 @@ fn write_lines(receiver: Receiver<Message>, mut files: Option<Files>) {
                 }
             }
             Message::Flush(done) => {
-                let _ = stdout.lock().flush();
                 let _ = done.send(());
             }
             Message::Stop => break,

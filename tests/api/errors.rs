@@ -172,7 +172,10 @@ async fn a_panicking_handler_gets_the_500_page_and_the_server_keeps_serving() {
         !html.contains("never there"),
         "no panic message in production"
     );
-    assert!(!html.contains("lab.rs"), "no source location in production");
+    assert!(
+        !html.contains("experiments.rs"),
+        "no source location in production"
+    );
     assert_eq!(browser.get("/explore").await.status(), StatusCode::OK);
 }
 
@@ -198,7 +201,7 @@ async fn a_json_client_gets_a_500_problem_without_internals() {
     let text = response.text().await.unwrap();
     let problem: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(problem["detail"], "An unexpected error has occurred.");
-    assert!(!text.contains("never there") && !text.contains("lab.rs"));
+    assert!(!text.contains("never there") && !text.contains("experiments.rs"));
 }
 
 #[tokio::test]
@@ -220,7 +223,10 @@ async fn with_debug_on_a_500_shows_the_development_page_with_secrets_redacted() 
     let html = response.text().await.unwrap();
     assert!(html.contains("Development error page"));
     assert!(html.contains("never there"), "the panic message");
-    assert!(html.contains("src&#x2F;routes&#x2F;lab.rs") || html.contains("src/routes/lab.rs"));
+    assert!(
+        html.contains("src/routes/lab/experiments.rs"),
+        "the panic location"
+    );
     assert!(html.contains("susan (id 1)"));
     assert!(!html.contains("hunter2"), "form passwords are redacted");
     assert!(

@@ -93,8 +93,15 @@ async fn the_db_error_experiment_shows_the_unique_violation_with_debug_on() {
     assert!(html.contains("UNIQUE constraint failed: users.username"));
 }
 
-/// Every experiment: its form fields, the status it answers and a phrase of its page.
-const EXPERIMENTS: &[(&str, &[(&str, &str)], u16, &str)] = &[
+/// An experiment's name, its form fields, the status it answers and a phrase of its page.
+type Case = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    u16,
+    &'static str,
+);
+
+const EXPERIMENTS: &[Case] = &[
     ("panic", &[], 500, "An unexpected error has occurred"),
     ("db-error", &[], 500, "An unexpected error has occurred"),
     ("not-found", &[], 404, "Not Found"),

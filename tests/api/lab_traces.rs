@@ -58,7 +58,7 @@ async fn each_experiment_leaves_its_documented_log_line() {
         // Assert
         let log = app
             .wait_for("microblog.log", |t| {
-                t.contains(&format!("Request completed")) && t.contains(&id) && t.contains(phrase)
+                t.contains("Request completed") && t.contains(&id) && t.contains(phrase)
             })
             .await;
         let line = log

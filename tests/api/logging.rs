@@ -40,7 +40,7 @@ async fn a_500_leaves_one_error_line_with_its_id_in_both_files_and_one_eml() {
     assert_eq!(error_lines(&all), 1, "{all}");
     let line = errors.lines().find(|l| l.contains(&id)).unwrap();
     assert!(
-        line.contains("A handler panicked at src/routes/lab.rs"),
+        line.contains("A handler panicked at src/routes/lab/experiments.rs"),
         "{line}"
     );
     assert!(line.contains("Caused by:"), "the whole chain: {line}");

@@ -1,6 +1,6 @@
 //! The error lab: buttons that break the site on purpose, so that every lesson of error handling
-//! can be seen from the browser. Served only while ERROR_LAB is on (a 404 otherwise), so it never
-//! ships to production by accident.
+//! can be seen from the browser. Its routes exist only while ERROR_LAB is on (`startup.rs`), so it
+//! never ships to production by accident.
 //!
 //! `experiments.rs` holds one small handler per idea; `logs.rs` reads back what one request left
 //! in the logs and the outbox.
@@ -145,19 +145,9 @@ pub const EXPERIMENTS: &[Experiment] = &[
     },
 ];
 
-/// 404 unless the lab is on.
-fn ensure_enabled(state: &AppState) -> Result<(), AppError> {
-    if state.settings.error_lab {
-        Ok(())
-    } else {
-        Err(AppError::NotFound)
-    }
-}
-
 /// `GET /lab`: one card per experiment.
 #[tracing::instrument(name = "Lab", skip_all)]
 pub async fn lab(page: Page, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    ensure_enabled(&state)?;
     let mut context = Context::new();
     context.insert("title", "Error lab");
     context.insert("experiments", EXPERIMENTS);
@@ -172,12 +162,11 @@ pub type ExperimentForm = CsrfForm<std::collections::HashMap<String, String>>;
 /// `POST /lab/<experiment>`: runs one experiment.
 #[tracing::instrument(name = "Lab experiment", skip(page, state, form))]
 pub async fn run(
+    form: ExperimentForm,
     page: Page,
     state: web::Data<AppState>,
     experiment: web::Path<String>,
-    form: ExperimentForm,
 ) -> Result<HttpResponse, AppError> {
-    ensure_enabled(&state)?;
     let CsrfForm(fields) = form;
     match experiment.as_str() {
         "panic" => experiments::panic(),
@@ -199,11 +188,6 @@ pub async fn run(
 /// `POST /lab/too-large`, which `startup.rs` gives a 1 KiB body limit: the button's 2 KiB form
 /// is refused with 413 before this runs.
 #[tracing::instrument(name = "Lab experiment too-large", skip_all)]
-pub async fn too_large(
-    page: Page,
-    state: web::Data<AppState>,
-    _form: ExperimentForm,
-) -> Result<HttpResponse, AppError> {
-    ensure_enabled(&state)?;
+pub async fn too_large(_form: ExperimentForm, page: Page) -> Result<HttpResponse, AppError> {
     experiments::result(&page, "too-large", "The body fitted under the limit.", None)
 }
