@@ -125,3 +125,19 @@ fn payload_message(payload: &(dyn Any + Send)) -> String {
         "a panic without a message".to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_in_blocking_work_becomes_a_500_with_its_message_and_location() {
+        install_hook();
+        let outcome: Result<(), AppError> = catching(|| panic!("disk full of cats"));
+        let error = outcome.unwrap_err();
+        let debug = format!("{error:?}");
+        assert!(error.is_server_error());
+        assert!(debug.contains("disk full of cats"), "{debug}");
+        assert!(debug.contains("src/panics.rs"), "the location: {debug}");
+    }
+}

@@ -250,3 +250,32 @@ async fn with_debug_off_the_development_page_is_never_shown() {
     assert!(!html.contains("Development error page"));
     assert!(!html.contains("Caused by"));
 }
+
+#[tokio::test]
+async fn a_locked_database_is_a_503_and_the_write_is_not_half_done() {
+    // Arrange: another process holds the write lock longer than the 5 s busy timeout
+    let app = spawn_app().await;
+    let susan = app.logged_in("susan").await;
+    let token = susan.csrf_token().await;
+    let mut locker = app.pool.get().unwrap();
+    diesel::connection::SimpleConnection::batch_execute(&mut *locker, "BEGIN EXCLUSIVE").unwrap();
+
+    // Act
+    let response = susan
+        .post_raw(
+            "/index",
+            &[("post", "written while locked"), ("csrf_token", &token)],
+        )
+        .await;
+    diesel::connection::SimpleConnection::batch_execute(&mut *locker, "ROLLBACK").unwrap();
+
+    // Assert
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("temporarily unavailable"));
+    assert!(!html.contains("database is locked"), "no internals");
+    assert!(!susan
+        .get_html("/index")
+        .await
+        .contains("written while locked"));
+}

@@ -229,6 +229,13 @@ async fn secrets_never_reach_a_log_file_or_a_mail() {
         .client
         .post(format!("{}/lab/panic", app.address))
         .header("Authorization", "Bearer sekrit-bearer-token")
+        .header(
+            "Referer",
+            format!(
+                "{}/auth/reset_password/referer-token-heron.1.2",
+                app.address
+            ),
+        )
         .form(&[
             ("csrf_token", csrf.as_str()),
             ("password", "panic-password-yak"),
@@ -260,6 +267,7 @@ async fn secrets_never_reach_a_log_file_or_a_mail() {
             "panic-password-yak",
             "sekrit-bearer-token",
             "reset-token-walrus",
+            "referer-token-heron",
             csrf.as_str(),
             "microblog_session=",
         ] {
@@ -317,4 +325,30 @@ async fn startup_and_shutdown_are_logged() {
         "{log}\n{:?}",
         app.console()
     );
+}
+
+#[tokio::test]
+async fn ordinary_browsing_leaves_errors_log_empty() {
+    // Arrange
+    let app = TestProcess::start(&[]);
+    let browser = app.browser();
+
+    // Act: redirects to login, a form error, a 404, a refused CSRF token, a wrong password
+    browser.get("/index").await;
+    browser.get("/edit_profile").await;
+    browser
+        .register("susan", "susan@example.com", "correct horse")
+        .await;
+    browser
+        .register("susan", "susan@example.com", "correct horse")
+        .await;
+    browser.login("susan", "wrong password").await;
+    browser.get("/no-such-page").await;
+    browser.post_raw("/index", &[("post", "forged")]).await;
+    let last = request_id(&browser.get("/explore").await);
+
+    // Assert
+    app.wait_for("microblog.log", |text| text.contains(&last))
+        .await;
+    assert_eq!(app.read("errors.log"), "");
 }
