@@ -6,10 +6,6 @@ use microblog::config::Settings;
 use microblog::startup::Application;
 use microblog::{seed, telemetry};
 
-// mimalloc: pages allocate many small strings and the system allocator was ~23% of the time.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[actix_web::main]
 async fn main() -> ExitCode {
     // A missing .env is normal; the defaults serve a fresh checkout.

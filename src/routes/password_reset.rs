@@ -41,7 +41,10 @@ pub async fn request_form(page: Page) -> Result<HttpResponse, AppError> {
 }
 
 /// `POST /auth/reset_password_request`: mails a reset link if the address belongs to a user.
-/// The answer is the same whether it does or not, so the form cannot tell who has an account.
+/// The answer is the same whether it does or not, so the form cannot tell who has an account —
+/// except when the mail server fails, which only a known address reaches: then the user is told
+/// to try later rather than left waiting for a mail that will not come. Unlike error mails, this
+/// one is sent within the request (bounded by MAIL_TIMEOUT) so that the user can be told.
 #[tracing::instrument(name = "Reset request", skip_all)]
 pub async fn request(
     CsrfForm(mut form): CsrfForm<ResetPasswordRequestForm>,

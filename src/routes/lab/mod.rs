@@ -52,7 +52,7 @@ pub const EXPERIMENTS: &[Experiment] = &[
         title: "The Flask chapter's bug: rename to a taken username",
         does: "In one transaction, writes a post for you, then renames you to a username another user has, with the form's check switched off. The unique index refuses the rename. Log in first.",
         user_sees: "500, our error page. DEBUG=1: the chain down to \"UNIQUE constraint failed: users.username\".",
-        look_at: "One ERROR line with the whole chain; one error mail. The database holds neither the post nor the new name: the transaction was rolled back. Edit Profile, where the check is on, answers the same rename with \"Please use a different username.\"",
+        look_at: "One ERROR line with the whole chain; one error mail. The database holds neither the post nor the new name: the transaction was rolled back. (If you are the only user, a demo user lab-rival is created first, outside the transaction, so there is a name to collide with.) Edit Profile, where the check is on, answers the same rename with \"Please use a different username.\"",
         fields: NO_FIELDS,
     },
     Experiment {
