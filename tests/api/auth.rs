@@ -1,6 +1,6 @@
 use reqwest::StatusCode;
 
-use crate::helpers::{location, spawn_app};
+use crate::helpers::{location, set_cookie, spawn_app};
 
 #[tokio::test]
 async fn registering_then_logging_in_leads_to_the_home_page() {
@@ -230,30 +230,13 @@ async fn remember_me_keeps_the_user_logged_in_after_the_browser_closes() {
             ],
         )
         .await;
-    let remember = response
-        .cookies()
-        .find(|cookie| cookie.name() == "remember_token")
-        .map(|cookie| cookie.value().to_string())
-        .expect("a remember-me cookie");
-    // A new browser carrying only the remember-me cookie, as after a restart of the browser.
-    let reopened = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let home = reopened
-        .get(format!("{}/index", app.address))
-        .header("Cookie", format!("remember_token={remember}"))
-        .send()
-        .await
-        .unwrap();
+    let remember = set_cookie(&response, "remember_token").expect("a remember-me cookie");
+    let home = app.get_with_only_remember_me("/index", &remember).await;
+    let tampered = app
+        .get_with_only_remember_me("/index", &format!("1{remember}"))
+        .await;
 
     // Assert
     assert_eq!(home.status(), StatusCode::OK);
-    let tampered = reopened
-        .get(format!("{}/index", app.address))
-        .header("Cookie", format!("remember_token=1{remember}"))
-        .send()
-        .await
-        .unwrap();
     assert_eq!(tampered.status(), StatusCode::SEE_OTHER);
 }

@@ -3,14 +3,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{spawn_app, spawn_app_with};
-
-fn request_id(response: &reqwest::Response) -> String {
-    response.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_string()
-}
+use crate::helpers::{request_id, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn an_unknown_route_is_our_404_page_with_the_path_escaped_and_a_search_box() {

@@ -210,3 +210,47 @@ pub fn location(response: &Response) -> String {
         .expect("an ASCII location")
         .to_string()
 }
+
+/// The `X-Request-Id` of a response: the id its page, log lines and mail carry.
+pub fn request_id(response: &Response) -> String {
+    response.headers()["x-request-id"]
+        .to_str()
+        .expect("an ASCII request id")
+        .to_string()
+}
+
+/// The value of the `name` cookie a response sets.
+pub fn set_cookie(response: &Response, name: &str) -> Option<String> {
+    response
+        .cookies()
+        .find(|cookie| cookie.name() == name)
+        .map(|cookie| cookie.value().to_string())
+}
+
+/// The whole `Set-Cookie` header for the session cookie (with its attributes).
+pub fn session_set_cookie(response: &Response) -> String {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with("microblog_session="))
+        .expect("a session cookie")
+        .to_string()
+}
+
+impl TestApp {
+    /// GET `path` from a fresh client that sends nothing but the remember-me cookie, as a
+    /// browser does after a restart.
+    pub async fn get_with_only_remember_me(&self, path: &str, token: &str) -> Response {
+        reqwest::Client::builder()
+            .redirect(Policy::none())
+            .build()
+            .expect("a client")
+            .get(format!("{}{path}", self.address))
+            .header("Cookie", format!("remember_token={token}"))
+            .send()
+            .await
+            .expect("the request is sent")
+    }
+}

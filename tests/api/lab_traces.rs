@@ -3,16 +3,9 @@
 
 use std::time::Duration;
 
-use crate::helpers::spawn_app_with;
-use crate::process::TestProcess;
+use crate::helpers::{request_id, spawn_app_with};
+use crate::process::{wait_for_outbox, TestProcess};
 use crate::smtp::{body_of, subject_of, SmtpServer};
-
-fn request_id(response: &reqwest::Response) -> String {
-    response.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_string()
-}
 
 #[tokio::test]
 async fn each_experiment_leaves_its_documented_log_line() {
@@ -211,12 +204,7 @@ async fn the_log_viewer_shows_a_requests_lines_and_mail_escaped() {
         t.contains(&id) && t.contains("Request completed")
     })
     .await;
-    let start = std::time::Instant::now();
-    while crate::process::all_files(&app.log_dir.join("mail")).is_empty()
-        && start.elapsed().as_secs() < 10
-    {
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    wait_for_outbox(&app.log_dir).await;
 
     // Act
     let html = browser

@@ -3,14 +3,8 @@
 
 use reqwest::StatusCode;
 
-use crate::process::{all_files, TestProcess};
-
-fn request_id(response: &reqwest::Response) -> String {
-    response.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_string()
-}
+use crate::helpers::request_id;
+use crate::process::{all_files, wait_for_outbox, TestProcess};
 
 #[tokio::test]
 async fn a_500_leaves_one_error_line_with_its_id_in_both_files_and_one_eml() {
@@ -44,13 +38,7 @@ async fn a_500_leaves_one_error_line_with_its_id_in_both_files_and_one_eml() {
         "{line}"
     );
     assert!(line.contains("Caused by:"), "the whole chain: {line}");
-    let mail_dir = app.log_dir.join("mail");
-    let start = std::time::Instant::now();
-    let mut mails = Vec::new();
-    while mails.is_empty() && start.elapsed().as_secs() < 10 {
-        mails = all_files(&mail_dir);
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    let mails = wait_for_outbox(&app.log_dir).await;
     assert_eq!(mails.len(), 1);
     assert!(mails[0].0.extension().is_some_and(|e| e == "eml"));
     assert!(mails[0].1.contains(&id), "the mail carries the same id");
@@ -249,11 +237,7 @@ async fn secrets_never_reach_a_log_file_or_a_mail() {
         .get("/auth/reset_password/reset-token-walrus.123.abc")
         .await;
     app.wait_for("errors.log", |text| text.contains(&id)).await;
-    let mail_dir = app.log_dir.join("mail");
-    let start = std::time::Instant::now();
-    while all_files(&mail_dir).is_empty() && start.elapsed().as_secs() < 10 {
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    wait_for_outbox(&app.log_dir).await;
 
     // Assert
     let files = all_files(&app.log_dir);

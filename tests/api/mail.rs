@@ -4,8 +4,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
-use crate::helpers::{spawn_app_with, TestApp};
-use crate::process::all_files;
+use crate::helpers::{request_id, set_cookie, spawn_app_with, TestApp};
+use crate::process::wait_for_outbox;
 use crate::smtp::{body_of, start_hanging_server, subject_of, SmtpServer};
 
 async fn app_mailing_to(smtp_port: u16, more: &[(&str, &str)]) -> TestApp {
@@ -17,13 +17,6 @@ async fn app_mailing_to(smtp_port: u16, more: &[(&str, &str)]) -> TestApp {
     ];
     vars.extend_from_slice(more);
     spawn_app_with(&vars).await
-}
-
-fn request_id(response: &reqwest::Response) -> String {
-    response.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_string()
 }
 
 #[tokio::test]
@@ -96,13 +89,7 @@ async fn without_a_mail_server_error_mails_are_written_to_the_outbox() {
     let id = request_id(&browser.post("/lab/panic", &[]).await);
 
     // Assert
-    let outbox = app.log_dir.join("mail");
-    let start = Instant::now();
-    let mut files = Vec::new();
-    while files.is_empty() && start.elapsed() < Duration::from_secs(10) {
-        files = all_files(&outbox);
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let files = wait_for_outbox(&app.log_dir).await;
     assert_eq!(files.len(), 1);
     assert!(files[0].0.extension().is_some_and(|e| e == "eml"));
     assert!(body_of(&files[0].1).contains(&format!("Error id: {id}")));
@@ -214,11 +201,7 @@ async fn a_password_reset_mail_carries_a_link_that_works_once() {
             ],
         )
         .await;
-    let remember_token = login
-        .cookies()
-        .find(|cookie| cookie.name() == "remember_token")
-        .map(|cookie| cookie.value().to_string())
-        .expect("a remember-me cookie");
+    let remember_token = set_cookie(&login, "remember_token").expect("a remember-me cookie");
 
     // Act: ask for the link
     let asked = browser
@@ -263,15 +246,9 @@ async fn a_password_reset_mail_carries_a_link_that_works_once() {
         "/auth/reset_password_request",
         "the link works once"
     );
-    let old_cookie = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(format!("{}/index", app.address))
-        .header("Cookie", format!("remember_token={remember_token}"))
-        .send()
-        .await
-        .unwrap();
+    let old_cookie = app
+        .get_with_only_remember_me("/index", &remember_token)
+        .await;
     assert_eq!(
         old_cookie.status(),
         StatusCode::SEE_OTHER,

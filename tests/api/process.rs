@@ -148,3 +148,20 @@ pub fn all_files(dir: &Path) -> Vec<(PathBuf, String)> {
     }
     files
 }
+
+/// Waits (up to 10 s) until the outbox in `log_dir` holds a mail that is completely written
+/// (unchanged between two looks), and returns its files.
+pub async fn wait_for_outbox(log_dir: &Path) -> Vec<(PathBuf, String)> {
+    let outbox = log_dir.join("mail");
+    let start = Instant::now();
+    let mut previous = Vec::new();
+    loop {
+        let files = all_files(&outbox);
+        let settled = !files.is_empty() && files == previous;
+        if settled || start.elapsed() > Duration::from_secs(10) {
+            return files;
+        }
+        previous = files;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

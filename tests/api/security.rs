@@ -2,7 +2,7 @@ use diesel::prelude::*;
 use microblog::db::schema::posts;
 use reqwest::StatusCode;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{session_set_cookie, spawn_app};
 
 #[tokio::test]
 async fn a_post_without_a_csrf_token_is_refused_and_writes_nothing() {
@@ -57,13 +57,7 @@ async fn the_session_cookie_is_http_only_and_same_site_lax() {
     let response = app.browser().get("/auth/login").await;
 
     // Assert
-    let cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|value| value.to_str().unwrap().to_string())
-        .find(|value| value.starts_with("microblog_session="))
-        .expect("a session cookie");
+    let cookie = session_set_cookie(&response);
     assert!(cookie.contains("HttpOnly"));
     assert!(cookie.contains("SameSite=Lax"));
     assert!(!cookie.contains("Secure"));
@@ -78,13 +72,7 @@ async fn cookies_are_secure_when_configured_for_https() {
     let response = app.browser().get("/auth/login").await;
 
     // Assert
-    let cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|value| value.to_str().unwrap().to_string())
-        .find(|value| value.starts_with("microblog_session="))
-        .expect("a session cookie");
+    let cookie = session_set_cookie(&response);
     assert!(cookie.contains("Secure"));
 }
 
