@@ -20,7 +20,8 @@ where
     let span = tracing::info_span!(parent: None, "background_task", task = name);
     actix_web::rt::spawn(
         async move {
-            if let Err(error) = task.await {
+            // A panicking task is a failed task too, reported the same way.
+            if let Err(error) = crate::panics::catching_async(task).await {
                 tracing::error!(task = name, error.chain = ?error, "A background task failed");
                 let mut report = ErrorReport::from_error(Some(&error), name);
                 report.place = format!("background task {name}");

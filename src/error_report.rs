@@ -108,7 +108,8 @@ impl ErrorReport {
         }
     }
 
-    /// The most specific line of the chain: what actually went wrong.
+    /// The first line of the error's cause (what the code was doing when it failed): the
+    /// first line, "An unexpected error has occurred.", is the same for every error.
     pub fn headline(&self) -> &str {
         self.chain
             .get(1)

@@ -96,6 +96,17 @@ pub fn catching<T>(work: impl FnOnce() -> Result<T, AppError>) -> Result<T, AppE
     }
 }
 
+/// Runs `work` (an async task outside any request) so that a panic in it becomes an error
+/// carrying the panic's message and location, for its caller to report.
+pub async fn catching_async<T>(
+    work: impl Future<Output = Result<T, AppError>>,
+) -> Result<T, AppError> {
+    let mut running = std::pin::pin!(AssertUnwindSafe(work).catch_unwind());
+    let outcome =
+        std::future::poll_fn(|cx| while_handling_request(|| running.as_mut().poll(cx))).await;
+    outcome.unwrap_or_else(|panic| Err(into_app_error(panic)))
+}
+
 /// Runs `poll` (one poll of a request's future) with the in-request flag set.
 fn while_handling_request<T>(poll: impl FnOnce() -> T) -> T {
     let outer = IN_REQUEST.replace(true);
@@ -139,5 +150,26 @@ mod tests {
         assert!(error.is_server_error());
         assert!(debug.contains("disk full of cats"), "{debug}");
         assert!(debug.contains("src/panics.rs"), "the location: {debug}");
+    }
+}
+
+#[cfg(test)]
+mod async_tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_task_becomes_an_error_with_its_location() {
+        install_hook();
+        let outcome = actix_web::rt::System::new().block_on(catching_async(async {
+            if true {
+                panic!("the task fell over");
+            }
+            Ok::<(), AppError>(())
+        }));
+        let debug = format!("{:?}", outcome.unwrap_err());
+        assert!(
+            debug.contains("the task fell over") && debug.contains("src/panics.rs"),
+            "{debug}"
+        );
     }
 }

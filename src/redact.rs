@@ -29,7 +29,8 @@ pub fn headers(headers: &HeaderMap) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> = headers
         .iter()
         .map(|(name, value)| {
-            let shown = if SECRET_HEADERS.contains(&name.as_str()) {
+            let shown = if SECRET_HEADERS.contains(&name.as_str()) || is_secret_field(name.as_str())
+            {
                 REDACTED.to_string()
             } else {
                 // A Referer (or Origin) can carry a reset link's token.
@@ -81,6 +82,10 @@ pub fn url_text(text: &str) -> String {
 pub fn query(req: &HttpRequest) -> String {
     let parsed: Vec<(String, String)> =
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let parsed = parsed
+        .into_iter()
+        .map(|(name, value)| (name, url_text(&value)))
+        .collect();
     serde_urlencoded::to_string(pairs(parsed)).unwrap_or_default()
 }
 

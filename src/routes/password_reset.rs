@@ -1,6 +1,8 @@
 //! Password reset, as in the Flask microblog: ask for a link by email, follow it within ten
 //! minutes, choose a new password. The link stops working once the password has changed.
 
+use std::time::Duration;
+
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -69,18 +71,23 @@ pub async fn request(
              Sincerely,\n\nThe Microblog Team\n",
             user.username
         );
-        let sent = state
-            .mailer
-            .send(
-                std::slice::from_ref(&user.email),
-                "[Microblog] Reset Your Password",
-                body,
-            )
-            .await;
+        // lettre's timeout applies to each SMTP step; this bounds the whole exchange.
+        let limit = Duration::from_secs(state.settings.mail.timeout_seconds);
+        let sending = state.mailer.send(
+            std::slice::from_ref(&user.email),
+            "[Microblog] Reset Your Password",
+            body,
+        );
+        let sent = match tokio::time::timeout(limit, sending).await {
+            Ok(sent) => sent.map_err(anyhow::Error::new),
+            Err(_) => Err(anyhow::anyhow!(
+                "the mail server did not finish within MAIL_TIMEOUT"
+            )),
+        };
         if let Err(error) = sent {
             // The user can do nothing about it but try later: say so kindly; the details are
             // for the log.
-            tracing::error!(error.chain = ?anyhow::Error::new(error), user_id = user.id, "The password reset mail could not be sent");
+            tracing::error!(error.chain = ?error, user_id = user.id, "The password reset mail could not be sent");
             let mut errors = FormErrors::default();
             errors.add(
                 "form",

@@ -40,8 +40,14 @@ impl RotatingFile {
         let limit = self.max_bytes as usize;
         let cut;
         if line.len() > limit {
-            cut = [&line[..limit.saturating_sub(1)], b"\n"].concat();
-            line = &cut;
+            // Cut at a character boundary, so the file stays valid UTF-8.
+            let text = String::from_utf8_lossy(line);
+            let mut end = limit.saturating_sub(1);
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            cut = format!("{}\n", &text[..end]);
+            line = cut.as_bytes();
         }
         // As Python: with no backups, the file is never rotated.
         if self.backup_count > 0 && self.size > 0 && self.size + line.len() as u64 > self.max_bytes

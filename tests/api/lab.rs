@@ -220,3 +220,97 @@ async fn the_log_viewer_is_a_404_when_the_lab_is_disabled() {
     // Assert
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_log_viewer_never_shows_reset_mails_or_answers_a_partial_id() {
+    // Arrange: a reset link written to the outbox (no MAIL_SERVER)
+    let app = spawn_app().await;
+    app.logged_in("susan").await;
+    let browser = app.browser();
+    let asked = browser
+        .post(
+            "/auth/reset_password_request",
+            &[("email", "susan@example.com")],
+        )
+        .await;
+    let id = request_id(&asked);
+    crate::process::wait_for_outbox(&app.log_dir).await;
+
+    // Act
+    let by_id = browser
+        .get_html(&format!("/lab/logs?request_id={id}"))
+        .await;
+    let by_fragment = browser.get_html("/lab/logs?request_id=-").await;
+
+    // Assert
+    for html in [by_id, by_fragment] {
+        assert!(
+            !html.contains("reset_password/"),
+            "a reset link leaked: {html}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_template_error_names_the_template_and_variable_with_debug_on() {
+    // Arrange
+    let app = spawn_app_with(&[("DEBUG", "1")]).await;
+    let browser = app.browser();
+    let _ = browser.get("/lab").await;
+
+    // Act
+    let response = browser.post("/lab/template-error", &[]).await;
+
+    // Assert
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("lab/broken.html"));
+    assert!(html.contains("missing_variable"));
+}
+
+#[tokio::test]
+async fn the_db_error_experiment_works_for_a_lone_user_and_still_rolls_back() {
+    // Arrange
+    let app = spawn_app().await;
+    let susan = app.logged_in("susan").await;
+
+    // Act
+    let response = susan.post("/lab/db-error", &[]).await;
+
+    // Assert
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let names: Vec<String> = app.query(|conn| {
+        users::table
+            .select(users::username)
+            .order(users::id)
+            .load(conn)
+            .unwrap()
+    });
+    assert_eq!(
+        names,
+        ["susan", "lab-rival"],
+        "a rival to collide with, and no rename"
+    );
+    let post_count: i64 = app.query(|conn| posts::table.count().get_result(conn).unwrap());
+    assert_eq!(post_count, 0);
+}
+
+#[tokio::test]
+async fn the_too_large_button_sends_more_than_its_route_accepts() {
+    // Arrange
+    let app = spawn_app().await;
+    let browser = app.browser();
+    let page = browser.get_html("/lab").await;
+    let marker = "name=\"padding\" value=\"";
+    let start = page.find(marker).expect("the padding field") + marker.len();
+    let padding = &page[start..start + page[start..].find('"').unwrap()];
+
+    // Act
+    let response = browser
+        .post("/lab/too-large", &[("padding", padding)])
+        .await;
+
+    // Assert
+    assert!(padding.len() > 1024);
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}

@@ -31,6 +31,7 @@ async fn each_experiment_leaves_its_documented_log_line() {
             true,
         ),
         ("not-found", "INFO", "Request refused status=404", false),
+        ("bad-input", "INFO", "Request refused status=400", false),
         (
             "file-not-found",
             "WARN",

@@ -40,13 +40,15 @@ pub async fn logs(
     state: web::Data<AppState>,
     query: web::Query<LogsQuery>,
 ) -> Result<HttpResponse, AppError> {
-    // Request ids are UUIDs: anything else finds nothing and is not searched for.
+    // Only a whole request id (a UUID) is searched for: a fragment such as `-` would match
+    // every line of every file.
     let id: String = query.request_id.trim().chars().take(64).collect();
-    let valid = !id.is_empty() && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    let valid = uuid::Uuid::parse_str(&id).is_ok() && id.len() == 36;
     let log_dir = state.settings.log.dir.clone();
+    let backups = state.settings.log.backup_count;
     let search = id.clone();
     let findings = if valid {
-        web::block(move || find(&log_dir, &search))
+        web::block(move || find(&log_dir, backups, &search))
             .await
             .map_err(AppError::unexpected)?
     } else {
@@ -63,15 +65,16 @@ pub async fn logs(
 }
 
 /// Reads microblog.log (and its backups, oldest first) and the outbox for `id`.
-fn find(log_dir: &Path, id: &str) -> Findings {
+fn find(log_dir: &Path, backups: usize, id: &str) -> Findings {
     let mut findings = Findings::default();
-    let mut files: Vec<_> = (1..=20)
+    let mut files: Vec<_> = (1..=backups)
         .rev()
         .map(|n| log_dir.join(format!("microblog.log.{n}")))
         .collect();
     files.push(log_dir.join("microblog.log"));
     for file in files {
-        if let Ok(text) = std::fs::read_to_string(&file) {
+        if let Ok(bytes) = std::fs::read(&file) {
+            let text = String::from_utf8_lossy(&bytes);
             findings.lines.extend(
                 text.lines()
                     .filter(|line| line.contains(id))
@@ -87,7 +90,12 @@ fn find(log_dir: &Path, id: &str) -> Findings {
             let decoded =
                 quoted_printable::decode(&raw, quoted_printable::ParseMode::Robust).unwrap_or(raw);
             let text = String::from_utf8_lossy(&decoded).into_owned();
-            if text.contains(id) {
+            // Error mails only, matched by their id line: other mails in the outbox (password
+            // reset links) are nobody else's business.
+            if text
+                .lines()
+                .any(|line| line.trim_end() == format!("Error id: {id}"))
+            {
                 findings.mails.push(OutboxMail {
                     file: entry.file_name().to_string_lossy().into_owned(),
                     text,
