@@ -1,6 +1,6 @@
 use reqwest::StatusCode;
 
-use crate::helpers::{location, set_cookie, spawn_app};
+use crate::helpers::{location, spawn_app};
 
 #[tokio::test]
 async fn registering_then_logging_in_leads_to_the_home_page() {
@@ -220,17 +220,7 @@ async fn remember_me_keeps_the_user_logged_in_after_the_browser_closes() {
     let browser = app.browser();
 
     // Act
-    let response = browser
-        .post(
-            "/auth/login",
-            &[
-                ("username", "susan"),
-                ("password", "correct horse"),
-                ("remember_me", "y"),
-            ],
-        )
-        .await;
-    let remember = set_cookie(&response, "remember_token").expect("a remember-me cookie");
+    let remember = browser.login_remembered("susan", "correct horse").await;
     let home = app.get_with_only_remember_me("/index", &remember).await;
     let tampered = app
         .get_with_only_remember_me("/index", &format!("1{remember}"))

@@ -195,6 +195,21 @@ impl Browser {
         .await
     }
 
+    /// Logs in with "remember me" ticked and returns the remember-me cookie's value.
+    pub async fn login_remembered(&self, username: &str, password: &str) -> String {
+        let response = self
+            .post(
+                "/auth/login",
+                &[
+                    ("username", username),
+                    ("password", password),
+                    ("remember_me", "y"),
+                ],
+            )
+            .await;
+        set_cookie(&response, "remember_token").expect("a remember-me cookie")
+    }
+
     pub async fn publish(&self, body: &str) -> Response {
         self.post("/index", &[("post", body)]).await
     }

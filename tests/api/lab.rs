@@ -2,7 +2,18 @@ use diesel::prelude::*;
 use microblog::db::schema::{posts, users};
 use reqwest::StatusCode;
 
-use crate::helpers::{request_id, spawn_app, spawn_app_with};
+use crate::helpers::{request_id, spawn_app, spawn_app_with, TestApp};
+
+/// Every username, in the order the users registered.
+fn usernames(app: &TestApp) -> Vec<String> {
+    app.query(|conn| {
+        users::table
+            .select(users::username)
+            .order(users::id)
+            .load(conn)
+            .unwrap()
+    })
+}
 
 #[tokio::test]
 async fn the_lab_lists_its_experiments_with_buttons() {
@@ -69,14 +80,7 @@ async fn the_db_error_experiment_rolls_back_the_whole_transaction() {
         post_count, 0,
         "the post written before the failure was rolled back"
     );
-    let names: Vec<String> = app.query(|conn| {
-        users::table
-            .select(users::username)
-            .order(users::id)
-            .load(conn)
-            .unwrap()
-    });
-    assert_eq!(names, ["john", "susan"], "nobody was renamed");
+    assert_eq!(usernames(&app), ["john", "susan"], "nobody was renamed");
 }
 
 #[tokio::test]
@@ -279,15 +283,8 @@ async fn the_db_error_experiment_works_for_a_lone_user_and_still_rolls_back() {
 
     // Assert
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    let names: Vec<String> = app.query(|conn| {
-        users::table
-            .select(users::username)
-            .order(users::id)
-            .load(conn)
-            .unwrap()
-    });
     assert_eq!(
-        names,
+        usernames(&app),
         ["susan", "lab-rival"],
         "a rival to collide with, and no rename"
     );

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
-use crate::helpers::{request_id, set_cookie, spawn_app_with, TestApp};
+use crate::helpers::{request_id, spawn_app_with, TestApp};
 use crate::process::wait_for_outbox;
 use crate::smtp::{body_of, start_hanging_server, subject_of, SmtpServer};
 
@@ -190,18 +190,10 @@ async fn a_password_reset_mail_carries_a_link_that_works_once() {
     let app = app_mailing_to(smtp.port, &[]).await;
     app.logged_in("susan").await;
     let browser = app.browser();
-    let remembered = app.browser();
-    let login = remembered
-        .post(
-            "/auth/login",
-            &[
-                ("username", "susan"),
-                ("password", "correct horse"),
-                ("remember_me", "y"),
-            ],
-        )
+    let remember_token = app
+        .browser()
+        .login_remembered("susan", "correct horse")
         .await;
-    let remember_token = set_cookie(&login, "remember_token").expect("a remember-me cookie");
 
     // Act: ask for the link
     let asked = browser
