@@ -273,6 +273,14 @@ mod tests {
     }
 
     #[test]
+    fn the_fallback_page_is_never_blank_and_carries_the_error_id() {
+        let page = fallback_page(StatusCode::INTERNAL_SERVER_ERROR, "3f2c-id");
+        assert!(page.contains("<h1>500 Internal Server Error</h1>"));
+        assert!(page.contains("Error id: <code>3f2c-id</code>"));
+        assert!(page.contains("href=\"/\""), "a way back home");
+    }
+
+    #[test]
     fn json_is_chosen_only_when_preferred_over_html() {
         assert!(accept("application/json"));
         assert!(accept("application/problem+json, */*;q=0.1"));
