@@ -7,8 +7,8 @@ use diesel::prelude::*;
 use secrecy::SecretString;
 
 use crate::config::Settings;
+use crate::db;
 use crate::db::schema::{followers, posts, users};
-use crate::db::{self};
 use crate::password::hash_password;
 
 const USERS: i32 = 100;

@@ -51,7 +51,6 @@ struct FloodState {
 /// Reports unhandled errors to the admins. Cheap to call from a request.
 pub struct ErrorReporter {
     queue: Option<mpsc::Sender<ErrorMail>>,
-    admins: Vec<String>,
     interval: Duration,
     per_minute: u32,
     state: Mutex<FloodState>,
@@ -71,7 +70,6 @@ impl ErrorReporter {
         let (sender, receiver) = mpsc::channel(QUEUE_LENGTH);
         let reporter = Arc::new(ErrorReporter {
             queue: (enabled && !admins.is_empty()).then_some(sender),
-            admins: admins.clone(),
             interval,
             per_minute,
             state: Mutex::new(FloodState {
@@ -183,11 +181,6 @@ impl ErrorReporter {
         mails
     }
 
-    /// How many reports were dropped because the queue was full.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
-
     fn mail(&self, report: &ErrorReport, occurrences: u64, capped: u64) -> ErrorMail {
         let mut body = String::new();
         if occurrences > 1 {
@@ -212,11 +205,6 @@ impl ErrorReporter {
             subject: subject(report.headline()),
             body,
         }
-    }
-
-    /// The admins that receive the mails.
-    pub fn admins(&self) -> &[String] {
-        &self.admins
     }
 }
 

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
 use tera::Context;
 
 use super::see_other;
@@ -182,9 +181,6 @@ fn invalid_link(page: &Page) -> HttpResponse {
     see_other("/auth/reset_password_request")
 }
 
-#[derive(Serialize)]
-struct NoValues {}
-
 fn render_reset(
     page: &Page,
     token: &str,
@@ -195,7 +191,6 @@ fn render_reset(
     context.insert("title", "Reset Password");
     context.insert("action", &format!("/auth/reset_password/{token}"));
     context.insert("errors", errors);
-    context.insert("form", &NoValues {});
     let mut response = page.render("auth/reset_password.html", status, context)?;
     // The page's URL holds the token: never send it to another site in a Referer.
     response.headers_mut().insert(

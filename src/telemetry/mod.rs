@@ -9,8 +9,6 @@ mod lines;
 mod rotating_file;
 mod writer;
 
-pub use rotating_file::RotatingFile;
-
 use std::any::Any;
 use std::time::Instant;
 
@@ -31,14 +29,7 @@ use writer::LogWriter;
 
 /// Keeps the writer thread alive; dropping it writes every pending line and stops the thread.
 pub struct TelemetryGuard {
-    writer: LogWriter,
-}
-
-impl TelemetryGuard {
-    /// Waits until every line logged so far is written.
-    pub fn flush(&self) {
-        self.writer.flush();
-    }
+    _writer: LogWriter,
 }
 
 /// Installs the global subscriber at LOG_LEVEL. If LOG_DIR cannot be used, the site still
@@ -56,7 +47,7 @@ pub fn init(log: &LogSettings) -> TelemetryGuard {
     if let (true, Some(problem)) = (installed, problem) {
         tracing::warn!("Log files are off: {problem}; logging to the console only");
     }
-    TelemetryGuard { writer }
+    TelemetryGuard { _writer: writer }
 }
 
 /// When the request started, to measure its latency.

@@ -26,8 +26,6 @@ pub enum Message {
         file: String,
         is_error: bool,
     },
-    /// Answered once every earlier line is written.
-    Flush(SyncSender<()>),
     Stop,
 }
 
@@ -68,14 +66,6 @@ impl LogWriter {
     /// A sender for the logging layer.
     pub fn sender(&self) -> SyncSender<Message> {
         self.sender.clone()
-    }
-
-    /// Waits until every line sent so far is written.
-    pub fn flush(&self) {
-        let (done, wait) = sync_channel(1);
-        if self.sender.send(Message::Flush(done)).is_ok() {
-            let _ = wait.recv();
-        }
     }
 }
 
@@ -152,9 +142,6 @@ fn write_lines(receiver: Receiver<Message>, mut files: Option<Files>) {
                         Err(_) => {}
                     }
                 }
-            }
-            Message::Flush(done) => {
-                let _ = done.send(());
             }
             Message::Stop => break,
         }
