@@ -30,7 +30,7 @@ pub async fn hash_password_off_thread(password: SecretString) -> Result<String, 
     let span = tracing::Span::current();
     actix_web::web::block(move || {
         let _entered = span.enter();
-        crate::panics::catching(|| hash_password(&password))
+        crate::errors::panics::catching(|| hash_password(&password))
     })
     .await
     .map_err(|e| {

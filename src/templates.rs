@@ -1,9 +1,8 @@
-//! Tera templates, compiled once at start (and reloaded before each render when DEBUG=1), and
-//! the small formatting helpers they rely on.
+//! Tera templates, compiled once at start (and reloaded before each render when DEBUG=1): the
+//! pages, the error pages, the mails and the lab's cards.
 
 use std::sync::RwLock;
 
-use chrono::NaiveDateTime;
 use tera::{Context, Tera};
 
 use crate::errors::AppError;
@@ -18,7 +17,8 @@ impl Templates {
     /// Compiles every template under `dir`. With `reload`, templates are read again from disk
     /// before each render so that edits show without a restart (development only).
     pub fn load(dir: &str, reload: bool) -> Result<Self, tera::Error> {
-        let mut tera = Tera::new(&format!("{dir}/**/*.html"))?;
+        // Pages are HTML (escaped); mails are plain text (`.txt`, not escaped).
+        let mut tera = Tera::new(&format!("{dir}/**/*.{{html,txt}}"))?;
         tera.autoescape_on(vec![".html"]);
         tera.set_escape_fn(escape_html);
         Ok(Templates {
@@ -59,48 +59,4 @@ pub fn escape_html(input: &str) -> String {
 
 fn poisoned() -> AppError {
     AppError::unexpected(anyhow::anyhow!("The template lock was poisoned by a panic"))
-}
-
-/// A timestamp (UTC) as ISO 8601.
-pub fn iso_time(time: NaiveDateTime) -> String {
-    time.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// How long ago `then` was, as a person would say it: "just now", "5 minutes ago", "3 days ago".
-pub fn time_ago(then: NaiveDateTime, now: NaiveDateTime) -> String {
-    let seconds = (now - then).num_seconds().max(0);
-    let (amount, unit) = match seconds {
-        0..=44 => return "just now".to_string(),
-        45..=3_599 => ((seconds + 30) / 60, "minute"),
-        3_600..=86_399 => ((seconds + 1_800) / 3_600, "hour"),
-        86_400..=2_591_999 => ((seconds + 43_200) / 86_400, "day"),
-        2_592_000..=31_535_999 => (seconds / 2_592_000, "month"),
-        _ => (seconds / 31_536_000, "year"),
-    };
-    let amount = amount.max(1);
-    if amount == 1 {
-        format!("a{} {unit} ago", if unit == "hour" { "n" } else { "" })
-    } else {
-        format!("{amount} {unit}s ago")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeDelta;
-
-    #[test]
-    fn time_ago_reads_like_speech() {
-        let now =
-            NaiveDateTime::parse_from_str("2026-11-21 12:00:00", "%Y-%m-%d %H:%M:%S").unwrap();
-        let ago = |seconds| time_ago(now - TimeDelta::seconds(seconds), now);
-        assert_eq!(ago(5), "just now");
-        assert_eq!(ago(60), "a minute ago");
-        assert_eq!(ago(600), "10 minutes ago");
-        assert_eq!(ago(3_600), "an hour ago");
-        assert_eq!(ago(3 * 86_400), "3 days ago");
-        assert_eq!(ago(400 * 86_400), "a year ago");
-    }
 }

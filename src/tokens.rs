@@ -1,15 +1,17 @@
 //! Random tokens and signed, expiring tokens (remember-me cookies, password reset links).
 //!
-//! Signing is a keyed BLAKE2b MAC: `blake2` is already in the build for argon2, and a signed
-//! `payload.expiry.mac` string is all these two uses need, so a JWT library would add weight and
-//! algorithm choices without adding safety.
+//! Keys come from SECRET_KEY through HKDF, one per purpose, and tokens are signed with
+//! HMAC-SHA256: the `hkdf`, `hmac` and `sha2` crates are already in the build for actix's signed
+//! cookies. A signed `payload.expiry.mac` string is all these two uses need.
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
-use blake2::digest::{consts::U32, FixedOutput, KeyInit, Mac, Update};
-use blake2::{Blake2b512, Blake2bMac, Digest};
+use blake2::{Blake2b512, Digest};
 use chrono::Utc;
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
-type Mac256 = Blake2bMac<U32>;
+type HmacSha256 = Hmac<Sha256>;
 
 /// `bytes` random bytes from the operating system, hex-encoded.
 pub fn random_hex(bytes: usize) -> String {
@@ -24,14 +26,14 @@ pub fn digest_hex(input: &str) -> String {
     hex::encode(&digest[..16])
 }
 
-/// A 64-byte key for one `purpose`, derived from the application secret, so that no two uses
-/// (cookies, remember-me, reset links) ever share a key.
+/// A 64-byte key for one `purpose`, derived from the application secret with HKDF-SHA256, so
+/// that no two uses (cookies, remember-me, reset links) ever share a key.
 pub fn derive_key(secret: &[u8], purpose: &str) -> [u8; 64] {
-    let mut hasher = Blake2b512::new();
-    Digest::update(&mut hasher, secret);
-    Digest::update(&mut hasher, b"\0microblog\0");
-    Digest::update(&mut hasher, purpose.as_bytes());
-    hasher.finalize().into()
+    let mut key = [0u8; 64];
+    Hkdf::<Sha256>::new(Some(b"microblog"), secret)
+        .expand(purpose.as_bytes(), &mut key)
+        .unwrap_or_else(|_| unreachable!("64 bytes is far below HKDF-SHA256's 8160-byte limit"));
+    key
 }
 
 /// Signs and verifies expiring tokens for one purpose: a token made for one purpose never
@@ -49,11 +51,10 @@ impl Signer {
         }
     }
 
-    fn mac(&self, message: &str) -> Mac256 {
-        // The key is 64 bytes, exactly BLAKE2b's maximum, so this cannot fail.
-        let mut mac = <Mac256 as KeyInit>::new_from_slice(&self.key)
-            .unwrap_or_else(|_| unreachable!("a 64-byte key is valid for BLAKE2b"));
-        Update::update(&mut mac, message.as_bytes());
+    fn mac(&self, message: &str) -> HmacSha256 {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(message.as_bytes());
         mac
     }
 
@@ -61,7 +62,7 @@ impl Signer {
     pub fn sign(&self, payload: &str, seconds: i64) -> String {
         let expires = Utc::now().timestamp() + seconds;
         let message = format!("{payload}.{expires}");
-        let tag = self.mac(&message).finalize_fixed();
+        let tag = self.mac(&message).finalize().into_bytes();
         format!("{message}.{}", hex::encode(tag))
     }
 

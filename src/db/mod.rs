@@ -80,7 +80,7 @@ where
     let span = tracing::Span::current();
     actix_web::web::block(move || {
         let _entered = span.enter();
-        crate::panics::catching(|| {
+        crate::errors::panics::catching(|| {
             let mut conn = pool.get().map_err(AppError::from)?;
             query(&mut conn)
         })

@@ -13,22 +13,35 @@
 //! once per run of failures, and never causes another mail.
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use serde::Serialize;
 use tokio::sync::mpsc;
 
 use super::Mailer;
-use crate::error_report::ErrorReport;
+use crate::errors::report::ErrorReport;
+use crate::errors::AppError;
+use crate::templates::Templates;
 
 /// Mails waiting to be sent before new reports are dropped (and counted).
 const QUEUE_LENGTH: usize = 32;
 
-/// One mail for the sender task.
+/// One mail for the sender task, which renders it (`templates/mail/error_report.txt`) off the
+/// request path.
+#[derive(Serialize)]
 struct ErrorMail {
-    subject: String,
-    body: String,
+    report: ErrorReport,
+    /// Occurrences this mail counts (1, or more for repeats that were held back).
+    occurrences: u64,
+    /// Other errors held back by the per-minute cap.
+    capped: u64,
+    /// Reports dropped because the queue was full.
+    dropped: u64,
+    per_minute: u32,
 }
 
 /// What is known about one error (one place in the code).
@@ -42,17 +55,20 @@ struct Seen {
 
 struct FloodState {
     seen: HashMap<String, Seen>,
-    window_start: Instant,
-    sent_in_window: u32,
     /// Errors not mailed because of the per-minute cap, since the last mail.
     capped: u64,
 }
+
+/// At most ERROR_MAILS_PER_MINUTE mails: governor's GCRA, a burst of that many, then one every
+/// 60/N seconds.
+type PerMinuteCap = DefaultDirectRateLimiter;
 
 /// Reports unhandled errors to the admins. Cheap to call from a request.
 pub struct ErrorReporter {
     queue: Option<mpsc::Sender<ErrorMail>>,
     interval: Duration,
     per_minute: u32,
+    cap: PerMinuteCap,
     state: Mutex<FloodState>,
     dropped: AtomicU64,
 }
@@ -62,6 +78,7 @@ impl ErrorReporter {
     /// With `enabled` false (DEBUG=1 or no ADMINS) reports are ignored.
     pub fn start(
         mailer: Arc<Mailer>,
+        templates: Arc<Templates>,
         admins: Vec<String>,
         interval: Duration,
         per_minute: u32,
@@ -72,10 +89,11 @@ impl ErrorReporter {
             queue: (enabled && !admins.is_empty()).then_some(sender),
             interval,
             per_minute,
+            cap: RateLimiter::direct(Quota::per_minute(
+                NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN),
+            )),
             state: Mutex::new(FloodState {
                 seen: HashMap::new(),
-                window_start: Instant::now(),
-                sent_in_window: 0,
                 capped: 0,
             }),
             dropped: AtomicU64::new(0),
@@ -83,6 +101,7 @@ impl ErrorReporter {
         if reporter.queue.is_some() {
             tokio::spawn(send_mails(
                 mailer,
+                templates,
                 admins,
                 receiver,
                 Arc::downgrade(&reporter),
@@ -117,7 +136,7 @@ impl ErrorReporter {
                 return None;
             }
         }
-        if !state.take_room(now, self.per_minute) {
+        if self.cap.check().is_err() {
             match state.seen.get_mut(&key) {
                 // A known error over the cap is counted with its own repeats, for its summary.
                 Some(seen) => {
@@ -168,7 +187,7 @@ impl ErrorReporter {
             .collect();
         let mut mails = Vec::new();
         for key in due {
-            if !state.take_room(now, self.per_minute) {
+            if self.cap.check().is_err() {
                 break;
             }
             let capped = std::mem::take(&mut state.capped);
@@ -182,44 +201,13 @@ impl ErrorReporter {
     }
 
     fn mail(&self, report: &ErrorReport, occurrences: u64, capped: u64) -> ErrorMail {
-        let mut body = String::new();
-        if occurrences > 1 {
-            body.push_str(&format!(
-                "This error occurred {occurrences} times since the last mail about it (ERROR_MAIL_INTERVAL); the details below are of the latest.\n\n"
-            ));
-        } else {
-            body.push_str("This error occurred 1 time.\n\n");
-        }
-        if capped > 0 {
-            body.push_str(&format!(
-                "{capped} other error(s) were not mailed: at most {} error mails leave per minute (ERROR_MAILS_PER_MINUTE). See errors.log.\n\n",
-                self.per_minute
-            ));
-        }
-        let dropped = self.dropped.swap(0, Ordering::Relaxed);
-        if dropped > 0 {
-            body.push_str(&format!("{dropped} error mail(s) were dropped because the mail queue was full. See errors.log.\n\n"));
-        }
-        body.push_str(&report.to_text());
         ErrorMail {
-            subject: subject(report.headline()),
-            body,
+            report: report.clone(),
+            occurrences,
+            capped,
+            dropped: self.dropped.swap(0, Ordering::Relaxed),
+            per_minute: self.per_minute,
         }
-    }
-}
-
-impl FloodState {
-    /// Counts one mail against the per-minute cap, if there is room.
-    fn take_room(&mut self, now: Instant, per_minute: u32) -> bool {
-        if now.duration_since(self.window_start) >= Duration::from_secs(60) {
-            self.window_start = now;
-            self.sent_in_window = 0;
-        }
-        if self.sent_in_window >= per_minute {
-            return false;
-        }
-        self.sent_in_window += 1;
-        true
     }
 }
 
@@ -244,6 +232,7 @@ pub fn subject(headline: &str) -> String {
 /// The background sender: one mail at a time, and the summaries when they fall due.
 async fn send_mails(
     mailer: Arc<Mailer>,
+    templates: Arc<Templates>,
     admins: Vec<String>,
     mut queue: mpsc::Receiver<ErrorMail>,
     reporter: std::sync::Weak<ErrorReporter>,
@@ -262,7 +251,18 @@ async fn send_mails(
             },
         };
         for mail in mails {
-            match mailer.send(&admins, &mail.subject, mail.body).await {
+            let subject = subject(mail.report.headline());
+            let body = match tera::Context::from_serialize(&mail)
+                .map_err(AppError::unexpected)
+                .and_then(|context| templates.render("mail/error_report.txt", &context))
+            {
+                Ok(body) => body,
+                Err(error) => {
+                    tracing::error!(error.chain = ?error, "An error mail could not be written");
+                    continue;
+                }
+            };
+            match mailer.send(&admins, &subject, body).await {
                 Ok(()) => failing = false,
                 Err(error) if !failing => {
                     failing = true;

@@ -1,12 +1,15 @@
 //! Rows of the database and the queries on them. Every function takes a connection and is
-//! synchronous; handlers call them through [`crate::db::run`].
+//! synchronous; handlers call them through [`crate::db::run`]. No display text and no URLs:
+//! `web::display` turns rows into what a page shows.
 
 mod follow;
 mod post;
 mod user;
 
 pub use follow::{follow, follower_count, following_count, is_following, unfollow};
-pub use post::{create_post, explore_posts, search_posts, timeline_posts, user_posts, PostView};
+pub use post::{
+    create_post, explore_posts, search_posts, timeline_posts, user_posts, PostWithAuthor,
+};
 pub use user::{NewUser, User};
 
 /// One page of a longer list, read with one query whatever the page size.
@@ -27,6 +30,17 @@ impl<T> Paginated<T> {
             items: rows,
             page,
             has_next,
+        }
+    }
+}
+
+impl<T> Paginated<T> {
+    /// The same page with each item turned into something else.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Paginated<U> {
+        Paginated {
+            items: self.items.into_iter().map(f).collect(),
+            page: self.page,
+            has_next: self.has_next,
         }
     }
 }

@@ -2,26 +2,19 @@ use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::SqliteConnection;
 
-use super::user::avatar_url;
 use super::{page_window, Paginated};
 use crate::db::schema::{followers, posts, users};
 use crate::errors::{AppError, ResultExt};
-use crate::templates::{iso_time, time_ago};
 
-/// A post as the templates show it, with its author's name and avatar.
-#[derive(Debug, serde::Serialize)]
-pub struct PostView {
+/// A post with its author's name and email (for the avatar), read with one join.
+#[derive(Debug, Queryable)]
+pub struct PostWithAuthor {
     pub id: i32,
     pub body: String,
+    pub timestamp: NaiveDateTime,
     pub author: String,
-    pub avatar: String,
-    /// ISO 8601, for `<time datetime>`.
-    pub timestamp: String,
-    /// "5 minutes ago".
-    pub ago: String,
+    pub author_email: String,
 }
-
-type PostRow = (i32, String, NaiveDateTime, String, String);
 
 type PostColumns = (
     posts::id,
@@ -44,20 +37,8 @@ fn with_author() -> PostsWithAuthors {
     ))
 }
 
-fn into_views(rows: Vec<PostRow>, page: i64, per_page: i64) -> Paginated<PostView> {
-    let now = Utc::now().naive_utc();
-    let views = rows
-        .into_iter()
-        .map(|(id, body, timestamp, author, email)| PostView {
-            id,
-            body,
-            avatar: avatar_url(&email, 36),
-            author,
-            timestamp: iso_time(timestamp),
-            ago: time_ago(timestamp, now),
-        })
-        .collect();
-    Paginated::from_rows(views, page, per_page)
+fn into_page(rows: Vec<PostWithAuthor>, page: i64, per_page: i64) -> Paginated<PostWithAuthor> {
+    Paginated::from_rows(rows, page, per_page)
 }
 
 /// Publishes a post by `user_id`.
@@ -81,7 +62,7 @@ pub fn timeline_posts(
     user_id: i32,
     page: i64,
     per_page: i64,
-) -> Result<Paginated<PostView>, AppError> {
+) -> Result<Paginated<PostWithAuthor>, AppError> {
     let (offset, limit) = page_window(page, per_page);
     let followed = followers::table
         .filter(followers::follower_id.eq(user_id))
@@ -107,9 +88,9 @@ pub fn timeline_posts(
     let rows = with_author()
         .filter(posts::id.eq_any(page_ids))
         .order((posts::timestamp.desc(), posts::id.desc()))
-        .load::<PostRow>(conn)
+        .load::<PostWithAuthor>(conn)
         .context("Failed to load the timeline")?;
-    Ok(into_views(rows, page, per_page))
+    Ok(into_page(rows, page, per_page))
 }
 
 /// Everyone's posts, newest first.
@@ -118,15 +99,15 @@ pub fn explore_posts(
     conn: &mut SqliteConnection,
     page: i64,
     per_page: i64,
-) -> Result<Paginated<PostView>, AppError> {
+) -> Result<Paginated<PostWithAuthor>, AppError> {
     let (offset, limit) = page_window(page, per_page);
     let rows = with_author()
         .order((posts::timestamp.desc(), posts::id.desc()))
         .offset(offset)
         .limit(limit)
-        .load::<PostRow>(conn)
+        .load::<PostWithAuthor>(conn)
         .context("Failed to load the explore page")?;
-    Ok(into_views(rows, page, per_page))
+    Ok(into_page(rows, page, per_page))
 }
 
 /// The posts of one user, newest first.
@@ -136,16 +117,16 @@ pub fn user_posts(
     user_id: i32,
     page: i64,
     per_page: i64,
-) -> Result<Paginated<PostView>, AppError> {
+) -> Result<Paginated<PostWithAuthor>, AppError> {
     let (offset, limit) = page_window(page, per_page);
     let rows = with_author()
         .filter(posts::user_id.eq(user_id))
         .order((posts::timestamp.desc(), posts::id.desc()))
         .offset(offset)
         .limit(limit)
-        .load::<PostRow>(conn)
+        .load::<PostWithAuthor>(conn)
         .context("Failed to load a user's posts")?;
-    Ok(into_views(rows, page, per_page))
+    Ok(into_page(rows, page, per_page))
 }
 
 /// Posts whose body contains `query` (case-insensitive for ASCII), newest first.
@@ -155,7 +136,7 @@ pub fn search_posts(
     query: &str,
     page: i64,
     per_page: i64,
-) -> Result<Paginated<PostView>, AppError> {
+) -> Result<Paginated<PostWithAuthor>, AppError> {
     let (offset, limit) = page_window(page, per_page);
     // `%` and `_` typed by the user are literal characters, not wildcards.
     let escaped = query
@@ -167,7 +148,7 @@ pub fn search_posts(
         .order((posts::timestamp.desc(), posts::id.desc()))
         .offset(offset)
         .limit(limit)
-        .load::<PostRow>(conn)
+        .load::<PostWithAuthor>(conn)
         .context("Failed to search posts")?;
-    Ok(into_views(rows, page, per_page))
+    Ok(into_page(rows, page, per_page))
 }

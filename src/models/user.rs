@@ -48,11 +48,6 @@ impl User {
         digest_hex(&self.password_hash)[..16].to_string()
     }
 
-    /// The URL of this user's identicon, `size` pixels square.
-    pub fn avatar(&self, size: u32) -> String {
-        avatar_url(&self.email, size)
-    }
-
     #[tracing::instrument(name = "Find user by id", skip(conn))]
     pub fn find(conn: &mut SqliteConnection, id: i32) -> Result<Option<User>, AppError> {
         users::table
@@ -172,12 +167,4 @@ impl User {
         self.last_seen = now;
         Ok(())
     }
-}
-
-/// The URL of the identicon for `email`, served by `routes::avatar`.
-pub fn avatar_url(email: &str, size: u32) -> String {
-    format!(
-        "/avatar/{}?s={size}",
-        digest_hex(&email.trim().to_lowercase())
-    )
 }

@@ -6,39 +6,22 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use tera::Context;
 
-use super::see_other;
-use crate::csrf::CsrfForm;
 use crate::db;
 use crate::errors::{AppError, UniqueField};
-use crate::flash::{flash, Level};
-use crate::forms::{EmptyForm, FormErrors, LoginForm, RegistrationForm};
 use crate::models::{NewUser, User};
-use crate::page::Page;
 use crate::password::{hash_password_off_thread, verify_password};
-use crate::session::{forget_cookie, log_in, log_out, remember_cookie};
-use crate::startup::AppState;
+use crate::web::flash::{flash, Level};
+use crate::web::forms::{FormErrors, LoginForm, RegistrationForm};
+use crate::web::login::{forget_cookie, log_in, log_out, remember_cookie};
+use crate::web::page::Page;
+use crate::web::redirect::safe_redirect_target;
+use crate::web::redirect::see_other;
+use crate::web::state::AppState;
 
 /// `?next=` on the login page: where to go after logging in.
 #[derive(Debug, Deserialize)]
 pub struct NextQuery {
     next: Option<String>,
-}
-
-/// `next` if it is a path on this site, else `/index`. Refused: absolute URLs
-/// (`https://evil.example`), scheme-relative ones (`//evil.example`), backslashes that browsers
-/// read as slashes (`/\evil.example`), and control characters and spaces.
-pub fn safe_redirect_target(next: Option<&str>) -> &str {
-    match next {
-        Some(next)
-            if next.starts_with('/')
-                && !next.starts_with("//")
-                && !next.contains('\\')
-                && !next.chars().any(|c| c.is_control() || c.is_whitespace()) =>
-        {
-            next
-        }
-        _ => "/index",
-    }
 }
 
 /// The login form's values as the template shows them (never the password).
@@ -72,15 +55,15 @@ pub async fn login_form(
 
 /// `POST /auth/login`. Unknown users and wrong passwords take the same path (a hash is always
 /// verified) and get the same message.
-#[tracing::instrument(name = "Login", skip_all, fields(username = %form.0.username))]
+#[tracing::instrument(name = "Login", skip_all, fields(username = %form.username))]
 pub async fn login(
-    form: CsrfForm<LoginForm>,
+    form: web::Form<LoginForm>,
     page: Page,
     state: web::Data<AppState>,
     session: Session,
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let CsrfForm(form) = form;
+    let form = form.into_inner();
     let errors = form.check();
     let values = LoginValues {
         username: form.username.trim(),
@@ -155,10 +138,7 @@ fn render_login(
 
 /// `POST /auth/logout`: a POST with a CSRF token, so that another site cannot log you out.
 #[tracing::instrument(name = "Logout", skip_all)]
-pub async fn logout(
-    _form: CsrfForm<EmptyForm>,
-    session: Session,
-) -> Result<HttpResponse, AppError> {
+pub async fn logout(session: Session) -> Result<HttpResponse, AppError> {
     log_out(&session);
     flash(&session, Level::Info, "You have been logged out.");
     let mut response = see_other("/auth/login");
@@ -190,13 +170,13 @@ pub async fn register_form(page: Page) -> Result<HttpResponse, AppError> {
 
 /// `POST /auth/register`: validates the form, then checks the database for a taken username or
 /// email, then inserts; the unique indexes answer the same way for two requests that race.
-#[tracing::instrument(name = "Register", skip_all, fields(username = %form.0.username))]
+#[tracing::instrument(name = "Register", skip_all, fields(username = %form.username))]
 pub async fn register(
-    form: CsrfForm<RegistrationForm>,
+    form: web::Form<RegistrationForm>,
     page: Page,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let CsrfForm(mut form) = form;
+    let mut form = form.into_inner();
     let mut errors = form.check();
     if errors.is_empty() {
         let (username, email) = (form.username.clone(), form.email.clone());
@@ -276,29 +256,4 @@ fn render_register(
     context.insert("form", values);
     context.insert("errors", errors);
     page.render("auth/register.html", status, context)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_redirect_target;
-
-    #[test]
-    fn only_paths_on_this_site_are_redirect_targets() {
-        assert_eq!(
-            safe_redirect_target(Some("/user/susan?page=2")),
-            "/user/susan?page=2"
-        );
-        for hostile in [
-            "//evil.example",
-            "/\\evil.example",
-            "https://evil.example",
-            "/\tevil",
-            "/ok\r\nSet-Cookie: x=1",
-            "",
-            "evil.example",
-        ] {
-            assert_eq!(safe_redirect_target(Some(hostile)), "/index", "{hostile:?}");
-        }
-        assert_eq!(safe_redirect_target(None), "/index");
-    }
 }

@@ -60,17 +60,7 @@ mod tests {
 
     #[test]
     fn an_avatar_depends_only_on_the_lowercased_email() {
-        let url = |email: &str| {
-            crate::models::User {
-                id: 1,
-                username: "john".into(),
-                email: email.into(),
-                password_hash: String::new(),
-                about_me: String::new(),
-                last_seen: chrono::Utc::now().naive_utc(),
-            }
-            .avatar(128)
-        };
+        let url = |email: &str| crate::web::display::avatar_url(email, 128);
         assert_eq!(url("john@example.com"), url("John@Example.com"));
         assert_ne!(url("john@example.com"), url("susan@example.com"));
         assert!(url("john@example.com").ends_with("?s=128"));

@@ -1,9 +1,11 @@
+//! `/healthz`: whether the site can answer, for uptime monitors and load balancers.
+
 use actix_web::{web, HttpResponse};
 use diesel::connection::SimpleConnection;
 
 use crate::db;
 use crate::errors::{AppError, ResultExt};
-use crate::startup::AppState;
+use crate::web::state::AppState;
 
 /// `GET /healthz`: 200 when the database answers, 503 when it does not.
 #[tracing::instrument(name = "Health check", skip_all)]

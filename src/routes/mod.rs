@@ -1,4 +1,10 @@
-//! The handlers, one file per area of the site. `startup.rs` maps them to URLs.
+//! The handlers, one file per area of the site, and [`configure`]: the route table.
+//!
+//! Add routes here the way actix's documentation shows (`.service(web::resource(...))`,
+//! `.route(...)`, `#[get]` handlers): the protections in `startup.rs` (CSRF, panics as our 500
+//! page, error pages) apply to every route without anything to opt into. Each path is one
+//! `web::resource` with its methods, so that a wrong method is a 405 with `Allow` (a plain
+//! `.route(path, web::get()…)` makes the method part of the path's match, and answers 404).
 
 pub mod auth;
 pub mod avatar;
@@ -8,57 +14,61 @@ pub mod password_reset;
 pub mod posts;
 pub mod users;
 
-use actix_web::http::header;
-use actix_web::HttpResponse;
-use serde::Deserialize;
+use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::models::Paginated;
+use crate::errors::AppError;
+use crate::web::login::current_user;
 
-/// `?page=N` (1-based); a missing or non-positive page is the first.
-#[derive(Debug, Deserialize)]
-pub struct PageQuery {
-    page: Option<i64>,
-}
-
-impl PageQuery {
-    pub fn page(&self) -> i64 {
-        self.page.unwrap_or(1).max(1)
+/// Every URL of the site. `lab` adds the error lab's routes; without it, they do not exist.
+pub fn configure(config: &mut web::ServiceConfig, lab: bool) {
+    config
+        .service(
+            web::resource(["/", "/index"])
+                .route(web::get().to(posts::index))
+                .route(web::post().to(posts::publish)),
+        )
+        .service(web::resource("/explore").route(web::get().to(posts::explore)))
+        .service(web::resource("/search").route(web::get().to(posts::search)))
+        .service(web::resource("/user/{username}").route(web::get().to(users::user)))
+        .service(
+            web::resource("/edit_profile")
+                .route(web::get().to(users::edit_profile_form))
+                .route(web::post().to(users::edit_profile)),
+        )
+        .service(web::resource("/follow/{username}").route(web::post().to(users::follow)))
+        .service(web::resource("/unfollow/{username}").route(web::post().to(users::unfollow)))
+        .service(
+            web::resource("/auth/register")
+                .route(web::get().to(auth::register_form))
+                .route(web::post().to(auth::register)),
+        )
+        .service(
+            web::resource("/auth/login")
+                .route(web::get().to(auth::login_form))
+                .route(web::post().to(auth::login)),
+        )
+        .service(web::resource("/auth/logout").route(web::post().to(auth::logout)))
+        .service(
+            web::resource("/auth/reset_password_request")
+                .route(web::get().to(password_reset::request_form))
+                .route(web::post().to(password_reset::request)),
+        )
+        .service(
+            web::resource("/auth/reset_password/{token}")
+                .route(web::get().to(password_reset::reset_form))
+                .route(web::post().to(password_reset::reset)),
+        )
+        .service(web::resource("/avatar/{digest}").route(web::get().to(avatar::avatar)))
+        .service(web::resource("/healthz").route(web::get().to(health::healthz)));
+    if lab {
+        lab::configure(config);
     }
 }
 
-/// A 303 redirect: after a POST, the browser follows it with a GET.
-pub fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
-        .finish()
-}
-
-/// The "Newer posts" and "Older posts" links of a paginated list at `path`, keeping `params`.
-pub fn page_links<T>(
-    path: &str,
-    params: &[(&str, &str)],
-    list: &Paginated<T>,
-) -> (Option<String>, Option<String>) {
-    let link = |page: i64| {
-        let page = page.to_string();
-        let mut query: Vec<(&str, &str)> = params.to_vec();
-        query.push(("page", &page));
-        format!(
-            "{path}?{}",
-            serde_urlencoded::to_string(&query).unwrap_or_default()
-        )
-    };
-    let newer = (list.page > 1).then(|| link(list.page - 1));
-    let older = list.has_next.then(|| link(list.page + 1));
-    (newer, older)
-}
-
 /// Every URL without a route: our 404 page, with the navigation of the logged-in user.
-pub async fn not_found(
-    req: actix_web::HttpRequest,
-) -> Result<HttpResponse, crate::errors::AppError> {
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
     // Loading the user here lets the error page show the right navigation; if even that
     // fails, the 404 is still the answer.
-    let _ = crate::session::current_user(&req).await;
-    Err(crate::errors::AppError::NotFound)
+    let _ = current_user(&req).await;
+    Err(AppError::NotFound)
 }

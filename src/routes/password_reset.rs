@@ -7,16 +7,15 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use tera::Context;
 
-use super::see_other;
-use crate::csrf::CsrfForm;
 use crate::db;
 use crate::errors::AppError;
-use crate::flash::Level;
-use crate::forms::{FormErrors, ResetPasswordForm, ResetPasswordRequestForm};
 use crate::models::User;
-use crate::page::Page;
 use crate::password::hash_password_off_thread;
-use crate::startup::AppState;
+use crate::web::flash::Level;
+use crate::web::forms::{FormErrors, ResetPasswordForm, ResetPasswordRequestForm};
+use crate::web::page::Page;
+use crate::web::redirect::see_other;
+use crate::web::state::AppState;
 
 /// How long a reset link works.
 const RESET_SECONDS: i64 = 600;
@@ -48,7 +47,7 @@ pub async fn request_form(page: Page) -> Result<HttpResponse, AppError> {
 /// one is sent within the request (bounded by MAIL_TIMEOUT) so that the user can be told.
 #[tracing::instrument(name = "Reset request", skip_all)]
 pub async fn request(
-    CsrfForm(mut form): CsrfForm<ResetPasswordRequestForm>,
+    web::Form(mut form): web::Form<ResetPasswordRequestForm>,
     page: Page,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
@@ -64,12 +63,10 @@ pub async fn request(
             state.settings.server_url,
             reset_token(&state, &user)
         );
-        let body = format!(
-            "Dear {},\n\nTo reset your password, open this link within 10 minutes:\n\n{link}\n\n\
-             If you have not asked for a password reset, simply ignore this message.\n\n\
-             Sincerely,\n\nThe Microblog Team\n",
-            user.username
-        );
+        let mut mail = Context::new();
+        mail.insert("username", &user.username);
+        mail.insert("link", &link);
+        let body = state.templates.render("mail/reset_password.txt", &mail)?;
         // lettre's timeout applies to each SMTP step; this bounds the whole exchange.
         let limit = Duration::from_secs(state.settings.mail.timeout_seconds);
         let sending = state.mailer.send(
@@ -149,7 +146,7 @@ pub async fn reset_form(
 /// `POST /auth/reset_password/<token>`: sets the new password.
 #[tracing::instrument(name = "Reset password", skip_all)]
 pub async fn reset(
-    CsrfForm(form): CsrfForm<ResetPasswordForm>,
+    web::Form(form): web::Form<ResetPasswordForm>,
     page: Page,
     state: web::Data<AppState>,
     token: web::Path<String>,

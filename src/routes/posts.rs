@@ -5,33 +5,34 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use tera::Context;
 
-use super::{page_links, see_other, PageQuery};
-use crate::csrf::CsrfForm;
 use crate::db;
 use crate::errors::AppError;
-use crate::flash::Level;
-use crate::forms::{FormErrors, PostForm};
-use crate::models::{self, Paginated, PostView};
-use crate::page::Page;
-use crate::startup::AppState;
+use crate::models::{self, Paginated};
+use crate::web::display::{post_views, PostView};
+use crate::web::flash::Level;
+use crate::web::forms::{FormErrors, PostForm};
+use crate::web::page::Page;
+use crate::web::pagination::{page_links, PageNumber};
+use crate::web::redirect::see_other;
+use crate::web::state::AppState;
 
 /// `GET /` and `/index`: the post form and the timeline of the user and the users they follow.
 #[tracing::instrument(name = "Home page", skip_all)]
 pub async fn index(
     page: Page,
     state: web::Data<AppState>,
-    query: web::Query<PageQuery>,
+    query: web::Query<PageNumber>,
 ) -> Result<HttpResponse, AppError> {
     let form = PostForm {
         post: String::new(),
     };
-    home(&page, &state, query.page(), form, FormErrors::default()).await
+    home(&page, &state, query.get(), form, FormErrors::default()).await
 }
 
 /// `POST /` and `/index`: publishes a post.
 #[tracing::instrument(name = "Publish post", skip_all)]
 pub async fn publish(
-    CsrfForm(mut form): CsrfForm<PostForm>,
+    web::Form(mut form): web::Form<PostForm>,
     page: Page,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
@@ -61,7 +62,8 @@ async fn home(
     let posts = db::run(&state.pool, move |conn| {
         models::timeline_posts(conn, user_id, page_number, per_page)
     })
-    .await?;
+    .await
+    .map(post_views)?;
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -78,13 +80,14 @@ async fn home(
 pub async fn explore(
     page: Page,
     state: web::Data<AppState>,
-    query: web::Query<PageQuery>,
+    query: web::Query<PageNumber>,
 ) -> Result<HttpResponse, AppError> {
-    let (page_number, per_page) = (query.page(), state.settings.posts_per_page);
+    let (page_number, per_page) = (query.get(), state.settings.posts_per_page);
     let posts = db::run(&state.pool, move |conn| {
         models::explore_posts(conn, page_number, per_page)
     })
-    .await?;
+    .await
+    .map(post_views)?;
     let context = timeline_context("Explore", "/explore", &[], &posts);
     page.render("index.html", StatusCode::OK, context)
 }
@@ -113,7 +116,8 @@ pub async fn search(
         db::run(&state.pool, move |conn| {
             models::search_posts(conn, &text, page_number, per_page)
         })
-        .await?
+        .await
+        .map(post_views)?
     };
     let mut context = timeline_context("Search", "/search", &[("q", &q)], &posts);
     context.insert("q", &q);

@@ -5,16 +5,16 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use tera::Context;
 
-use super::{page_links, see_other, PageQuery};
-use crate::csrf::CsrfForm;
 use crate::db;
 use crate::errors::{AppError, UniqueField};
-use crate::flash::Level;
-use crate::forms::{EditProfileForm, EmptyForm, FormErrors};
 use crate::models::{self, User};
-use crate::page::Page;
-use crate::startup::AppState;
-use crate::templates::{iso_time, time_ago};
+use crate::web::display::{avatar_url, iso_time, post_views, time_ago};
+use crate::web::flash::Level;
+use crate::web::forms::{EditProfileForm, FormErrors};
+use crate::web::page::Page;
+use crate::web::pagination::{page_links, PageNumber};
+use crate::web::redirect::see_other;
+use crate::web::state::AppState;
 
 /// The profile as `user.html` shows it.
 #[derive(Serialize)]
@@ -34,14 +34,14 @@ pub async fn user(
     page: Page,
     state: web::Data<AppState>,
     username: web::Path<String>,
-    query: web::Query<PageQuery>,
+    query: web::Query<PageNumber>,
 ) -> Result<HttpResponse, AppError> {
     let viewer = page.user().map(|user| user.id);
-    let (page_number, per_page) = (query.page(), state.settings.posts_per_page);
+    let (page_number, per_page) = (query.get(), state.settings.posts_per_page);
     let username = username.into_inner();
     let (user, posts, followers, following, is_following) = db::run(&state.pool, move |conn| {
         let user = User::find_by_username(conn, &username)?.ok_or(AppError::NotFound)?;
-        let posts = models::user_posts(conn, user.id, page_number, per_page)?;
+        let posts = post_views(models::user_posts(conn, user.id, page_number, per_page)?);
         let followers = models::follower_count(conn, user.id)?;
         let following = models::following_count(conn, user.id)?;
         let is_following = match viewer {
@@ -54,7 +54,7 @@ pub async fn user(
 
     let now = chrono::Utc::now().naive_utc();
     let profile = Profile {
-        avatar: user.avatar(128),
+        avatar: avatar_url(&user.email, 128),
         last_seen: iso_time(user.last_seen),
         last_seen_ago: time_ago(user.last_seen, now),
         username: user.username.clone(),
@@ -91,7 +91,7 @@ pub async fn edit_profile_form(page: Page) -> Result<HttpResponse, AppError> {
 /// a query and, for two requests racing past that check, by the unique index.
 #[tracing::instrument(name = "Edit profile", skip_all)]
 pub async fn edit_profile(
-    CsrfForm(mut form): CsrfForm<EditProfileForm>,
+    web::Form(mut form): web::Form<EditProfileForm>,
     page: Page,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
@@ -142,9 +142,8 @@ fn render_edit_profile(
 }
 
 /// `POST /follow/<username>`.
-#[tracing::instrument(name = "Follow", skip(page, state, _form))]
+#[tracing::instrument(name = "Follow", skip(page, state))]
 pub async fn follow(
-    _form: CsrfForm<EmptyForm>,
     page: Page,
     state: web::Data<AppState>,
     username: web::Path<String>,
@@ -153,9 +152,8 @@ pub async fn follow(
 }
 
 /// `POST /unfollow/<username>`.
-#[tracing::instrument(name = "Unfollow", skip(page, state, _form))]
+#[tracing::instrument(name = "Unfollow", skip(page, state))]
 pub async fn unfollow(
-    _form: CsrfForm<EmptyForm>,
     page: Page,
     state: web::Data<AppState>,
     username: web::Path<String>,

@@ -24,6 +24,8 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogSettings;
+use crate::errors::middleware::RenderedError;
+use crate::web::request::RequestStart;
 use lines::LineLayer;
 use writer::LogWriter;
 
@@ -50,9 +52,6 @@ pub fn init(log: &LogSettings) -> TelemetryGuard {
     TelemetryGuard { _writer: writer }
 }
 
-/// When the request started, to measure its latency.
-struct RequestStart(Instant);
-
 /// The root span of every request: tracing-actix-web's fields plus the user id, and one access
 /// line when the request ends.
 pub struct MicroblogRootSpan;
@@ -67,35 +66,64 @@ impl RootSpanBuilder for MicroblogRootSpan {
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
         DefaultRootSpanBuilder::on_request_end(span.clone(), outcome);
-        if let Ok(response) = outcome {
-            let latency_ms = response
-                .request()
-                .extensions()
-                .get::<RequestStart>()
-                .map(|start| start.0.elapsed().as_secs_f64() * 1000.0)
-                .unwrap_or_default();
-            let request = response.request();
-            let status = response.status().as_u16();
-            let method = request.method().as_str();
-            let route = request
-                .match_pattern()
-                .unwrap_or_else(|| "(none)".to_string());
-            // The socket's address: X-Forwarded-For is whatever the client wants it to be.
-            let client = request
-                .peer_addr()
-                .map(|a| a.ip().to_string())
-                .unwrap_or_default();
-            span.in_scope(|| {
-                tracing::info!(
-                    method,
-                    route,
-                    status,
-                    latency_ms = format!("{latency_ms:.2}"),
-                    client,
-                    "Request completed"
-                );
-            });
+        match outcome {
+            Ok(response) => {
+                let request = response.request();
+                let started = request.extensions().get::<RequestStart>().copied();
+                let route = request
+                    .match_pattern()
+                    .unwrap_or_else(|| "(none)".to_string());
+                // The socket's address: X-Forwarded-For is whatever the client wants it to be.
+                let client = request.peer_addr().map(|a| a.ip().to_string());
+                let access = AccessLine {
+                    method: request.method().as_str(),
+                    route: &route,
+                    status: response.status().as_u16(),
+                    started,
+                    client: client.as_deref().unwrap_or_default(),
+                };
+                span.in_scope(|| access.log());
+            }
+            // A panic's page, which travels without its request (errors/middleware.rs).
+            Err(error) => {
+                if let Some(page) = error.as_error::<RenderedError>() {
+                    let access = AccessLine {
+                        method: page.method.as_str(),
+                        route: &page.path,
+                        status: actix_web::ResponseError::status_code(page).as_u16(),
+                        started: page.started,
+                        client: &page.client,
+                    };
+                    span.in_scope(|| access.log());
+                }
+            }
         }
+    }
+}
+
+/// The one line written when a request ends.
+struct AccessLine<'a> {
+    method: &'a str,
+    route: &'a str,
+    status: u16,
+    started: Option<RequestStart>,
+    client: &'a str,
+}
+
+impl AccessLine<'_> {
+    fn log(&self) {
+        let latency_ms = self
+            .started
+            .map(|start| start.0.elapsed().as_secs_f64() * 1000.0)
+            .unwrap_or_default();
+        tracing::info!(
+            method = self.method,
+            route = self.route,
+            status = self.status,
+            latency_ms = format!("{latency_ms:.2}"),
+            client = self.client,
+            "Request completed"
+        );
     }
 }
 

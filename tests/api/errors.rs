@@ -29,7 +29,8 @@ async fn a_wrong_method_is_our_405_page_with_an_allow_header() {
     let app = spawn_app().await;
 
     // Act
-    let response = app.browser().post_raw("/explore", &[]).await;
+    // With a valid CSRF token: a POST without one is refused (403) before routing.
+    let response = app.browser().post("/explore", &[]).await;
 
     // Assert
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);

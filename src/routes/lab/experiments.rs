@@ -1,4 +1,5 @@
-//! One small handler per lesson. Each shows one way to fail, and how this app answers it.
+//! One small handler per lesson. Each shows one way to fail, and how this app answers it; its
+//! card (what it does, what you see, where to look) is `templates/lab/experiments/<name>.html`.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -9,18 +10,18 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use tera::Context;
 
-use crate::background::spawn_task;
 use crate::config::MailSettings;
 use crate::db::{self, schema::users};
+use crate::errors::background::spawn_task;
 use crate::errors::{AppError, ResultExt};
 use crate::mail::Mailer;
 use crate::models::{self, NewUser, User};
-use crate::page::{request_id, Page};
-use crate::startup::AppState;
+use crate::web::page::Page;
+use crate::web::state::AppState;
 
 /// The lab's own page for experiments that do not end in an error: what happened, the request
 /// id, and a link to what it left in the logs.
-pub fn result(
+pub(super) fn result(
     page: &Page,
     experiment: &str,
     message: &str,
@@ -30,12 +31,12 @@ pub fn result(
     context.insert("title", &format!("Lab: {experiment}"));
     context.insert("experiment", experiment);
     context.insert("message", message);
-    context.insert("this_request_id", &request_id(page.request()));
+    context.insert("this_request_id", &page.request_id());
     page.render("lab/result.html", StatusCode::OK, context)
 }
 
 /// A handler that panics.
-pub fn panic() -> Result<HttpResponse, AppError> {
+pub(super) fn panic() -> Result<HttpResponse, AppError> {
     let missing: Option<&str> = None;
     // On purpose: the lab shows what a panicking handler looks like to users and developers.
     #[allow(clippy::unnecessary_literal_unwrap)]
@@ -45,7 +46,7 @@ pub fn panic() -> Result<HttpResponse, AppError> {
 
 /// The rename that the edit-profile form prevents, done without the check, inside a
 /// transaction that has already written a post.
-pub async fn db_error(page: &Page, state: &AppState) -> Result<HttpResponse, AppError> {
+pub(super) async fn db_error(page: &Page, state: &AppState) -> Result<HttpResponse, AppError> {
     let me = page.require_user()?.id;
     db::run(&state.pool, move |conn| {
         let taken = rival_username(conn, me)?;
@@ -92,8 +93,8 @@ fn rival_username(conn: &mut SqliteConnection, me: i32) -> Result<String, AppErr
     }
 }
 
-/// diesel's NotFound, converted to a 404 in `errors.rs`.
-pub async fn not_found(state: &AppState) -> Result<HttpResponse, AppError> {
+/// diesel's NotFound, converted to a 404 in `errors/conversions.rs`.
+pub(super) async fn not_found(state: &AppState) -> Result<HttpResponse, AppError> {
     db::run(&state.pool, |conn| {
         users::table
             .find(-1)
@@ -108,7 +109,7 @@ pub async fn not_found(state: &AppState) -> Result<HttpResponse, AppError> {
 }
 
 /// A read of a file that is not on disk.
-pub async fn file_not_found() -> Result<HttpResponse, AppError> {
+pub(super) async fn file_not_found() -> Result<HttpResponse, AppError> {
     let file = "static/reports/missing.csv";
     match tokio::fs::read(file).await {
         Ok(bytes) => Ok(HttpResponse::Ok().content_type("text/csv").body(bytes)),
@@ -126,7 +127,7 @@ struct Person {
 }
 
 /// Input that does not parse: a 400 whose message says what is wrong with it.
-pub fn bad_input(fields: &HashMap<String, String>) -> Result<HttpResponse, AppError> {
+pub(super) fn bad_input(fields: &HashMap<String, String>) -> Result<HttpResponse, AppError> {
     let value = fields.get("value").map(String::as_str).unwrap_or("");
     match serde_json::from_str::<Person>(value) {
         Ok(person) => Err(AppError::BadRequest(format!(
@@ -139,12 +140,12 @@ pub fn bad_input(fields: &HashMap<String, String>) -> Result<HttpResponse, AppEr
 }
 
 /// A template that uses a variable the handler does not set.
-pub fn template_error(page: &Page) -> Result<HttpResponse, AppError> {
+pub(super) fn template_error(page: &Page) -> Result<HttpResponse, AppError> {
     page.render("lab/broken.html", StatusCode::OK, Context::new())
 }
 
 /// Graceful degradation: the quote service is down, the page still renders.
-pub async fn external_api(page: &Page) -> Result<HttpResponse, AppError> {
+pub(super) async fn external_api(page: &Page) -> Result<HttpResponse, AppError> {
     let quote = match fetch_quote().await {
         Ok(quote) => quote,
         Err(e) => {
@@ -183,7 +184,7 @@ async fn fetch_quote() -> std::io::Result<String> {
 }
 
 /// Work slower than its deadline, cut off with a 503.
-pub async fn slow(page: &Page) -> Result<HttpResponse, AppError> {
+pub(super) async fn slow(page: &Page) -> Result<HttpResponse, AppError> {
     let deadline = Duration::from_millis(500);
     let work = tokio::time::sleep(Duration::from_secs(3));
     tokio::time::timeout(deadline, work).await.map_err(|_| {
@@ -195,7 +196,7 @@ pub async fn slow(page: &Page) -> Result<HttpResponse, AppError> {
 }
 
 /// A task outside any request that fails.
-pub fn background_task(page: &Page, state: &AppState) -> Result<HttpResponse, AppError> {
+pub(super) fn background_task(page: &Page, state: &AppState) -> Result<HttpResponse, AppError> {
     spawn_task("lab-cleanup", state.error_reporter.clone(), async {
         tokio::time::sleep(Duration::from_millis(200)).await;
         Err(AppError::unexpected(anyhow::anyhow!(
@@ -212,7 +213,7 @@ pub fn background_task(page: &Page, state: &AppState) -> Result<HttpResponse, Ap
 }
 
 /// A mail through a server that is not there.
-pub async fn mail_down(page: &Page, state: &AppState) -> Result<HttpResponse, AppError> {
+pub(super) async fn mail_down(page: &Page, state: &AppState) -> Result<HttpResponse, AppError> {
     let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
@@ -243,7 +244,7 @@ pub async fn mail_down(page: &Page, state: &AppState) -> Result<HttpResponse, Ap
 }
 
 /// One line at each level, and which outputs they reach at the current LOG_LEVEL.
-pub fn log_levels(page: &Page, state: &AppState) -> Result<HttpResponse, AppError> {
+pub(super) fn log_levels(page: &Page, state: &AppState) -> Result<HttpResponse, AppError> {
     tracing::trace!(experiment = "log-levels", "A TRACE line: the finest detail");
     tracing::debug!(experiment = "log-levels", "A DEBUG line: for developers");
     tracing::info!(experiment = "log-levels", "An INFO line: normal operation");

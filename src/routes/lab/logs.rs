@@ -10,8 +10,8 @@ use tera::Context;
 
 use crate::errors::AppError;
 use crate::mail::outbox_dir;
-use crate::page::Page;
-use crate::startup::AppState;
+use crate::web::page::Page;
+use crate::web::state::AppState;
 
 #[derive(Deserialize)]
 pub struct LogsQuery {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use tracing::Instrument;
 
-use crate::error_report::ErrorReport;
-use crate::errors::AppError;
+use super::report::ErrorReport;
+use super::AppError;
 use crate::mail::error_reports::ErrorReporter;
 
 /// Spawns `task` detached from the current request, reporting its failure.
@@ -21,7 +21,7 @@ where
     actix_web::rt::spawn(
         async move {
             // A panicking task is a failed task too, reported the same way.
-            if let Err(error) = crate::panics::catching_async(task).await {
+            if let Err(error) = super::panics::catching_async(task).await {
                 tracing::error!(task = name, error.chain = ?error, "A background task failed");
                 let mut report = ErrorReport::from_error(Some(&error), name);
                 report.place = format!("background task {name}");

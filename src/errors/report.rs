@@ -1,17 +1,14 @@
-//! [`ErrorReport`]: everything a developer needs about one failure, secrets removed. The
-//! development error page shows it and the error mail sends it, in the same plain-text form.
+//! [`ErrorReport`]: everything a developer needs about one failure, secrets removed. Plain data:
+//! the layer that holds the request fills in the request's part (`pages.rs`). The development
+//! error page shows it and the error mail sends it, in the same plain-text form.
 
 use std::fmt::Write as _;
 
-use actix_web::{HttpMessage, HttpRequest};
 use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::errors::AppError;
-use crate::page::request_id;
-use crate::panics::PanicReport;
-use crate::redact::{self, FormFields};
-use crate::session::already_loaded_user;
+use super::panics::PanicReport;
+use super::AppError;
 
 /// One failure, as a developer sees it.
 #[derive(Debug, Clone, Serialize)]
@@ -36,31 +33,7 @@ pub struct ErrorReport {
 }
 
 impl ErrorReport {
-    /// The report of `error` while serving `req`.
-    pub fn from_request(req: &HttpRequest, error: Option<&AppError>, fallback: &str) -> Self {
-        let mut report = Self::from_error(error, fallback);
-        report.id = request_id(req);
-        report.method = req.method().to_string();
-        report.path = redact::path(req);
-        report.query = redact::query(req);
-        report.user = already_loaded_user(req)
-            .map(|user| format!("{} (id {})", user.username, user.id))
-            .unwrap_or_else(|| "anonymous".to_string());
-        // The socket's address: X-Forwarded-For is whatever the client wants it to be.
-        report.client = req
-            .peer_addr()
-            .map(|address| address.ip().to_string())
-            .unwrap_or_else(|| "unknown".to_string());
-        report.headers = redact::headers(req.headers());
-        report.form = req
-            .extensions()
-            .get::<FormFields>()
-            .map(|fields| fields.0.clone())
-            .unwrap_or_default();
-        report
-    }
-
-    /// The report of an error with no request around it (a background task).
+    /// The report of `error` alone; the caller adds what it knows of the request or task.
     pub fn from_error(error: Option<&AppError>, fallback: &str) -> Self {
         let mut chain = Vec::new();
         let mut backtrace = String::new();

@@ -1,13 +1,12 @@
-//! The one application error type, its HTTP status, and the single place where library errors
-//! (diesel, r2d2, the blocking pool) become application errors.
+//! The one application error type and its HTTP status.
 //!
 //! `Display` is what a user may read. The cause chain, printed by `Debug` as "Caused by:" lines,
-//! only ever reaches the logs and the error mails. Turning an error into a page happens in
-//! `error_pages.rs`, which can see the request (to choose HTML or JSON and to show the request id).
+//! only ever reaches the logs and the error mails. Library errors become an `AppError` in
+//! `conversions.rs`; turning an error into a page happens in `pages.rs`, which can see the
+//! request (to choose HTML or JSON and to show the request id).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 /// Everything a handler can fail with.
 #[derive(thiserror::Error)]
@@ -113,40 +112,6 @@ pub fn error_chain_fmt(
     Ok(())
 }
 
-/// The one place where diesel's errors get their meaning for this application.
-impl From<DieselError> for AppError {
-    fn from(error: DieselError) -> Self {
-        match &error {
-            DieselError::NotFound => AppError::NotFound,
-            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                // SQLite names the column only in the message: "UNIQUE constraint failed: users.username".
-                let message = info.message();
-                if message.contains("users.username") {
-                    AppError::Taken(UniqueField::Username)
-                } else if message.contains("users.email") {
-                    AppError::Taken(UniqueField::Email)
-                } else {
-                    AppError::Taken(UniqueField::Other)
-                }
-            }
-            DieselError::DatabaseError(_, info)
-                if info.message().contains("database is locked")
-                    || info.message().contains("database is busy") =>
-            {
-                AppError::Unavailable(anyhow::Error::new(error))
-            }
-            _ => AppError::Unexpected(anyhow::Error::new(error)),
-        }
-    }
-}
-
-/// No connection within the pool's timeout: the database is overloaded or unreachable.
-impl From<diesel::r2d2::PoolError> for AppError {
-    fn from(error: diesel::r2d2::PoolError) -> Self {
-        AppError::Unavailable(anyhow::Error::new(error).context("No database connection available"))
-    }
-}
-
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -161,7 +126,7 @@ impl ResponseError for AppError {
         }
     }
 
-    /// A bare response: `error_pages.rs` replaces its body with our page or problem document,
+    /// A bare response: `pages.rs` replaces its body with our page or problem document,
     /// because only there is the request (Accept header, request id, user) known.
     fn error_response(&self) -> HttpResponse {
         match self {
@@ -191,13 +156,5 @@ mod tests {
             "{debug}"
         );
         assert!(debug.contains("Caused by:\n    disk on fire"), "{debug}");
-    }
-
-    #[test]
-    fn not_found_from_diesel_is_a_404() {
-        assert_eq!(
-            AppError::from(DieselError::NotFound).status_code(),
-            StatusCode::NOT_FOUND
-        );
     }
 }

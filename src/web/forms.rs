@@ -5,9 +5,32 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use actix_web::error::UrlencodedError;
+use actix_web::web;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use validator::{Validate, ValidationError, ValidationErrors};
+
+use crate::errors::AppError;
+
+/// How `web::Form` answers a body it cannot read: 413 past `limit`, otherwise a 400 whose
+/// message shows no parser internals.
+pub fn form_config(limit: usize) -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(limit)
+        .error_handler(|error, _| {
+            let too_large = matches!(
+                error,
+                UrlencodedError::Overflow { .. }
+                    | UrlencodedError::Payload(actix_web::error::PayloadError::Overflow)
+            );
+            if too_large {
+                AppError::PayloadTooLarge.into()
+            } else {
+                AppError::BadRequest("The form was incomplete or malformed.".to_string()).into()
+            }
+        })
+}
 
 /// Messages shown next to each field, by field name.
 #[derive(Debug, Default, Serialize)]
@@ -156,10 +179,6 @@ impl PostForm {
         FormErrors::from_validation(self.validate())
     }
 }
-
-/// A form with nothing but its CSRF token (follow, unfollow, logout, the lab's buttons).
-#[derive(Deserialize)]
-pub struct EmptyForm {}
 
 /// `/auth/reset_password_request`.
 #[derive(Deserialize, Serialize, Validate)]

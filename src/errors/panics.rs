@@ -1,7 +1,8 @@
-//! Panics as errors. actix drops the connection when a handler panics; [`catch_panics`] catches
-//! the unwind instead and turns it into a 500 that `error_pages.rs` renders, and the hook
-//! installed here keeps the panic's message, location and backtrace so the log line and the mail
-//! can show where it happened.
+//! Panics as errors. actix drops the connection when a handler panics; `middleware.rs` catches
+//! the unwind instead and turns it into our 500 page, and the hook installed here keeps the
+//! panic's message, location and backtrace so the log line and the mail can show where it
+//! happened. [`catching`] and [`catching_async`] do the same for blocking work and background
+//! tasks.
 
 use std::any::Any;
 use std::backtrace::Backtrace;
@@ -10,31 +11,9 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Once;
 
-use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
 use futures_util::FutureExt;
 
-use crate::errors::AppError;
-
-/// Middleware for each resource (see `startup.rs`): a panicking handler answers 500.
-///
-/// It wraps resources rather than the whole app because it must keep a clone of the request to
-/// answer with, and actix's router needs to own the request alone while it routes; by the time a
-/// resource is called, routing is done.
-pub async fn catch_panics(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let http_req = req.request().clone();
-    let mut handled = std::pin::pin!(AssertUnwindSafe(next.call(req)).catch_unwind());
-    let outcome =
-        std::future::poll_fn(|cx| while_handling_request(|| handled.as_mut().poll(cx))).await;
-    match outcome {
-        Ok(result) => result.map(ServiceResponse::map_into_boxed_body),
-        Err(panic) => Ok(ServiceResponse::from_err(into_app_error(panic), http_req)),
-    }
-}
+use super::AppError;
 
 thread_local! {
     /// True while this thread is polling a request's handler.
@@ -53,8 +32,8 @@ pub struct PanicReport {
 }
 
 /// Installs the panic hook once per process. Panics outside requests are logged at ERROR and
-/// then handed to the previous hook; panics inside requests are reported by `error_pages.rs`,
-/// so that each is logged exactly once.
+/// then handed to the previous hook; panics inside requests are reported by `pages.rs`, so that
+/// each is logged exactly once.
 pub fn install_hook() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
@@ -88,7 +67,7 @@ pub fn install_hook() {
 }
 
 /// Runs blocking work (on the blocking thread pool) so that a panic in it becomes a 500 carrying
-/// the panic's message and location, reported once by `error_pages.rs` like any other.
+/// the panic's message and location, reported once by `pages.rs` like any other.
 pub fn catching<T>(work: impl FnOnce() -> Result<T, AppError>) -> Result<T, AppError> {
     match std::panic::catch_unwind(AssertUnwindSafe(|| while_handling_request(work))) {
         Ok(result) => result,
@@ -108,7 +87,7 @@ pub async fn catching_async<T>(
 }
 
 /// Runs `poll` (one poll of a request's future) with the in-request flag set.
-fn while_handling_request<T>(poll: impl FnOnce() -> T) -> T {
+pub fn while_handling_request<T>(poll: impl FnOnce() -> T) -> T {
     let outer = IN_REQUEST.replace(true);
     let result = poll();
     IN_REQUEST.set(outer);
@@ -116,7 +95,7 @@ fn while_handling_request<T>(poll: impl FnOnce() -> T) -> T {
 }
 
 /// The 500 error for a caught panic, with the report the hook kept (when it ran on this thread).
-fn into_app_error(payload: Box<dyn Any + Send>) -> AppError {
+pub fn into_app_error(payload: Box<dyn Any + Send>) -> AppError {
     let report = LAST_PANIC
         .with_borrow_mut(Option::take)
         .unwrap_or_else(|| PanicReport {
@@ -149,7 +128,10 @@ mod tests {
         let debug = format!("{error:?}");
         assert!(error.is_server_error());
         assert!(debug.contains("disk full of cats"), "{debug}");
-        assert!(debug.contains("src/panics.rs"), "the location: {debug}");
+        assert!(
+            debug.contains("src/errors/panics.rs"),
+            "the location: {debug}"
+        );
     }
 }
 
@@ -168,7 +150,7 @@ mod async_tests {
         }));
         let debug = format!("{:?}", outcome.unwrap_err());
         assert!(
-            debug.contains("the task fell over") && debug.contains("src/panics.rs"),
+            debug.contains("the task fell over") && debug.contains("src/errors/panics.rs"),
             "{debug}"
         );
     }

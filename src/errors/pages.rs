@@ -1,75 +1,114 @@
 //! Every failed request ends here: our own HTML page (templates/errors/) or, for JSON clients,
-//! an RFC 9457 problem document.
+//! an RFC 9457 problem document; and each failure is logged exactly once, here, at the boundary.
 //!
-//! Errors reach it in three ways: a handler's `AppError`, an error made by actix itself (no route,
-//! wrong method, a body or path that cannot be parsed), or a panic caught by `panics.rs`. Each is
-//! logged exactly once, here, at the boundary.
+//! Errors reach it in three ways, all through `middleware.rs`: a handler's `AppError`, an error
+//! made by actix itself (no route, wrong method, a body or path that cannot be parsed), or a
+//! panic.
 
-use actix_web::body::{BodySize, BoxBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::StatusCode;
-use actix_web::middleware::Next;
-use actix_web::{HttpRequest, HttpResponse};
+use std::net::IpAddr;
+use std::rc::Rc;
+
+use actix_session::{Session, SessionExt};
+use actix_web::http::header::{self, HeaderMap, HeaderValue, QualityItem};
+use actix_web::http::{Method, StatusCode, Uri};
+use actix_web::{mime, web, HttpMessage, HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use crate::error_report::ErrorReport;
-use crate::errors::AppError;
-use crate::page::{base_context, request_id};
-use crate::session::{already_loaded_user, app_state};
+use super::redact;
+use super::report::ErrorReport;
+use super::AppError;
+use crate::web::page::base_context;
+use crate::web::request::{request_id, RequestScope, RequestStart};
+use crate::web::state::AppState;
 
-/// Middleware: answers every error response with our page or problem document.
-pub async fn render_error_pages(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    // No clone of the request may be held while `next.call` routes it: actix needs to own it
-    // alone then. That is why panics are caught per resource, in `panics.rs`.
-    let response = next.call(req).await?.map_into_boxed_body();
-    if !needs_our_page(&response) {
-        return Ok(response);
+/// What an error page needs to know about the request it answers. `middleware.rs` reads it from
+/// the request when a response fails, or keeps it before the call for when a panic drops the
+/// request: the scope is shared, so the user and the form the request learns about later are
+/// known either way.
+pub struct FailedRequest {
+    pub id: String,
+    pub method: Method,
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    pub client: Option<IpAddr>,
+    pub started: Option<RequestStart>,
+    state: Option<web::Data<AppState>>,
+    session: Session,
+    scope: Rc<RequestScope>,
+}
+
+impl FailedRequest {
+    /// What is known of `req` now.
+    pub fn of(req: &HttpRequest) -> Self {
+        let started = req.extensions().get::<RequestStart>().copied();
+        FailedRequest {
+            id: request_id(req),
+            method: req.method().clone(),
+            uri: req.uri().clone(),
+            headers: req.headers().clone(),
+            client: req.peer_addr().map(|address| address.ip()),
+            started,
+            state: req.app_data::<web::Data<AppState>>().cloned(),
+            session: req.get_session(),
+            scope: RequestScope::of(req),
+        }
     }
-    let (req, res) = response.into_parts();
-    let page = error_response(&req, res.status(), res.error(), res.headers());
-    Ok(ServiceResponse::new(req, page))
+
+    fn state(&self) -> Option<&AppState> {
+        self.state.as_ref().map(|state| state.get_ref())
+    }
+
+    fn path(&self) -> &str {
+        self.uri.path()
+    }
+
+    /// The report of `error` while serving this request, for the development page and the mail.
+    fn report(&self, error: Option<&AppError>, fallback: &str) -> ErrorReport {
+        let mut report = ErrorReport::from_error(error, fallback);
+        report.id = self.id.clone();
+        report.method = self.method.to_string();
+        report.path = redact::url_text(self.path());
+        report.query = redact::query(self.uri.query().unwrap_or(""));
+        report.user = self
+            .scope
+            .user()
+            .map(|user| format!("{} (id {})", user.username, user.id))
+            .unwrap_or_else(|| "anonymous".to_string());
+        // The socket's address: X-Forwarded-For is whatever the client wants it to be.
+        report.client = self
+            .client
+            .map(|ip| ip.to_string())
+            .unwrap_or_else(|| "unknown".to_string());
+        report.headers = redact::headers(&self.headers);
+        report.form = self.scope.form();
+        report
+    }
 }
 
-/// An error status whose body is not already one of ours: actix's plain-text errors, empty
-/// bodies, and every `AppError` (whose own `error_response` is deliberately bare).
-fn needs_our_page(response: &ServiceResponse<BoxBody>) -> bool {
-    let status = response.status();
-    let is_error = status.is_client_error() || status.is_server_error();
-    let empty = matches!(
-        response.response().body().size(),
-        BodySize::None | BodySize::Sized(0)
-    );
-    is_error && (response.response().error().is_some() || empty)
-}
-
-/// Builds the page or problem document for `status`, and logs the error once.
+/// Builds the page or problem document for `status`, and logs (and mails) the error once.
 pub fn error_response(
-    req: &HttpRequest,
+    request: &FailedRequest,
     status: StatusCode,
     error: Option<&actix_web::Error>,
-    original_headers: &header::HeaderMap,
+    app_error: Option<&AppError>,
+    original_headers: &HeaderMap,
 ) -> HttpResponse {
-    let app_error = error.and_then(|e| e.as_error::<AppError>());
-    log_error(req, status, error, app_error);
+    log_error(request, status, error, app_error);
     let detail = user_message(status, app_error);
-    let state = app_state(req).ok();
     let report = status
         .is_server_error()
-        .then(|| ErrorReport::from_request(req, app_error, &fallback_chain(status, error)));
+        .then(|| request.report(app_error, &fallback_chain(status, error)));
+    let state = request.state();
     // Only a 500 is a bug to mail about; a 503 is the database being busy, already logged.
     if let (Some(report), Some(state), StatusCode::INTERNAL_SERVER_ERROR) = (&report, state, status)
     {
         state.error_reporter.report(report.clone());
     }
-    let debug = state.map(|state| state.settings.debug).unwrap_or(false);
-    let mut response = match (wants_json(req), debug, &report) {
-        (true, _, _) => problem_document(req, status, &detail),
-        (false, true, Some(report)) => debug_page(req, status, report),
-        _ => html_page(req, status, &detail),
+    let debug = state.is_some_and(|state| state.settings.debug);
+    let mut response = match (wants_json(request.path(), &request.headers), debug, &report) {
+        (true, _, _) => problem_document(request, status, &detail),
+        (false, true, Some(report)) => debug_page(request, status, report),
+        _ => html_page(request, status, &detail),
     };
     for name in [header::ALLOW, header::RETRY_AFTER] {
         if let Some(value) = original_headers.get(&name) {
@@ -80,12 +119,12 @@ pub fn error_response(
 }
 
 fn log_error(
-    req: &HttpRequest,
+    request: &FailedRequest,
     status: StatusCode,
     error: Option<&actix_web::Error>,
     app_error: Option<&AppError>,
 ) {
-    let path = crate::redact::path(req);
+    let path = redact::url_text(request.path());
     let path = path.as_str();
     if status.is_server_error() {
         // `{:?}` of an AppError prints the whole "Caused by:" chain.
@@ -135,35 +174,27 @@ fn user_message(status: StatusCode, app_error: Option<&AppError>) -> String {
 }
 
 /// Whether the client asked for JSON: a path under /api/, or an Accept header that ranks
-/// JSON above HTML.
-pub fn wants_json(req: &HttpRequest) -> bool {
-    if req.path().starts_with("/api/") {
+/// JSON above HTML (read with actix's typed quality items).
+pub fn wants_json(path: &str, headers: &HeaderMap) -> bool {
+    if path.starts_with("/api/") {
         return true;
     }
-    let Some(accept) = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
+    let items: Vec<QualityItem<mime::Mime>> = headers
+        .get_all(header::ACCEPT)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|item| item.trim().parse().ok())
+        .collect();
+    let best = |wanted: &[&str]| {
+        items
+            .iter()
+            .filter(|item| wanted.contains(&item.item.essence_str()))
+            .map(|item| item.quality)
+            .max()
     };
-    let quality = |wanted: &dyn Fn(&str) -> bool| {
-        accept
-            .split(',')
-            .filter_map(|item| {
-                let mut parts = item.split(';').map(str::trim);
-                let media = parts.next()?.to_ascii_lowercase();
-                let q = parts
-                    .find_map(|p| p.strip_prefix("q="))
-                    .and_then(|q| q.parse::<f32>().ok())
-                    .unwrap_or(1.0);
-                wanted(&media).then_some(q)
-            })
-            .fold(0.0f32, f32::max)
-    };
-    let json = quality(&|m| m == "application/json" || m == "application/problem+json");
-    let html = quality(&|m| m == "text/html" || m == "application/xhtml+xml");
-    json > 0.0 && json > html
+    let json = best(&["application/json", "application/problem+json"]);
+    let html = best(&["text/html", "application/xhtml+xml"]);
+    json.is_some_and(|json| json > header::Quality::ZERO && html.is_none_or(|html| json > html))
 }
 
 /// RFC 9457 problem details.
@@ -174,16 +205,16 @@ struct Problem<'a> {
     title: &'a str,
     status: u16,
     detail: &'a str,
-    request_id: String,
+    request_id: &'a str,
 }
 
-fn problem_document(req: &HttpRequest, status: StatusCode, detail: &str) -> HttpResponse {
+fn problem_document(request: &FailedRequest, status: StatusCode, detail: &str) -> HttpResponse {
     let problem = Problem {
         kind: "about:blank",
         title: status.canonical_reason().unwrap_or("Error"),
         status: status.as_u16(),
         detail,
-        request_id: request_id(req),
+        request_id: &request.id,
     };
     HttpResponse::build(status)
         .insert_header((
@@ -200,46 +231,56 @@ fn fallback_chain(status: StatusCode, error: Option<&actix_web::Error>) -> Strin
         .unwrap_or_else(|| status.to_string())
 }
 
-fn html_page(req: &HttpRequest, status: StatusCode, detail: &str) -> HttpResponse {
+fn html_page(request: &FailedRequest, status: StatusCode, detail: &str) -> HttpResponse {
     let template = match status {
         StatusCode::NOT_FOUND => "errors/404.html",
         StatusCode::INTERNAL_SERVER_ERROR => "errors/500.html",
         _ => "errors/error.html",
     };
-    let mut context = error_context(req, status);
+    let mut context = error_context(request, status);
     context.insert("detail", detail);
-    render(req, status, template, &context)
+    render(request, status, template, &context)
 }
 
 /// DEBUG=1 only: the whole report, every value escaped by the template.
-fn debug_page(req: &HttpRequest, status: StatusCode, report: &ErrorReport) -> HttpResponse {
-    let mut context = error_context(req, status);
+fn debug_page(request: &FailedRequest, status: StatusCode, report: &ErrorReport) -> HttpResponse {
+    let mut context = error_context(request, status);
     context.insert("report", report);
     context.insert("text", &report.to_text());
-    render(req, status, "errors/debug.html", &context)
+    render(request, status, "errors/debug.html", &context)
 }
 
-fn error_context(req: &HttpRequest, status: StatusCode) -> tera::Context {
-    let user = already_loaded_user(req);
-    let mut context = base_context(req, user.as_ref());
+fn error_context(request: &FailedRequest, status: StatusCode) -> tera::Context {
+    let user = request.scope.user();
+    let mut context = base_context(
+        &request.session,
+        &request.id,
+        request.state(),
+        user.as_ref(),
+    );
     context.insert("status", &status.as_u16());
     context.insert("title", status.canonical_reason().unwrap_or("Error"));
-    context.insert("path", req.path());
+    context.insert("path", request.path());
     context
 }
 
 fn render(
-    req: &HttpRequest,
+    request: &FailedRequest,
     status: StatusCode,
     template: &str,
     context: &tera::Context,
 ) -> HttpResponse {
-    let rendered = app_state(req).and_then(|state| state.templates.render(template, context));
+    let rendered = match request.state() {
+        Some(state) => state.templates.render(template, context),
+        None => Err(AppError::unexpected(anyhow::anyhow!(
+            "AppState is not registered"
+        ))),
+    };
     let html = match rendered {
         Ok(html) => html,
         Err(error) => {
             tracing::error!(error.chain = ?error, template, "The error page could not be rendered");
-            fallback_page(status, &request_id(req))
+            fallback_page(status, &request.id)
         }
     };
     HttpResponse::build(status)
@@ -262,14 +303,11 @@ fn fallback_page(status: StatusCode, request_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actix_web::test::TestRequest;
 
     fn accept(value: &str) -> bool {
-        wants_json(
-            &TestRequest::default()
-                .insert_header(("Accept", value))
-                .to_http_request(),
-        )
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap());
+        wants_json("/", &headers)
     }
 
     #[test]
@@ -288,8 +326,7 @@ mod tests {
             "text/html,application/xhtml+xml,application/json;q=0.9,*/*;q=0.8"
         ));
         assert!(!accept("*/*"));
-        assert!(wants_json(
-            &TestRequest::with_uri("/api/x").to_http_request()
-        ));
+        assert!(!accept("application/json;q=0"));
+        assert!(wants_json("/api/x", &HeaderMap::new()));
     }
 }

@@ -1,19 +1,21 @@
 //! [`Page`]: what every HTML page needs (the current user, flash messages, the CSRF token, the
 //! request id), gathered once per request, and the one way handlers render a template.
 
-use actix_session::SessionExt;
+use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 use tera::Context;
-use tracing_actix_web::RequestId;
 
+use super::display::avatar_url;
+use super::flash::{self, Level};
+use super::login::current_user;
+use super::request::request_id;
+use super::state::{app_state, AppState};
 use crate::errors::AppError;
-use crate::flash::{self, Level};
 use crate::models::User;
-use crate::session::{app_state, current_user};
 
 /// The request as a page sees it. Extract it in any handler that renders HTML.
 pub struct Page {
@@ -60,6 +62,11 @@ impl Page {
         &self.req
     }
 
+    /// This request's id.
+    pub fn request_id(&self) -> String {
+        request_id(&self.req)
+    }
+
     /// Renders `template` with `context` plus the shared values, answering `status`.
     pub fn render(
         &self,
@@ -67,10 +74,17 @@ impl Page {
         status: StatusCode,
         mut context: Context,
     ) -> Result<HttpResponse, AppError> {
-        context.extend(base_context(&self.req, self.user.as_ref()));
+        let state = app_state(&self.req)?;
+        let session = self.req.get_session();
+        context.extend(base_context(
+            &session,
+            &request_id(&self.req),
+            Some(state),
+            self.user.as_ref(),
+        ));
         // Taken only now that a page shows them: a redirect does not lose them.
-        context.insert("flashes", &flash::take(&self.req.get_session()));
-        let html = app_state(&self.req)?.templates.render(template, &context)?;
+        context.insert("flashes", &flash::take(&session));
+        let html = state.templates.render(template, &context)?;
         Ok(HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
             .body(html))
@@ -78,7 +92,12 @@ impl Page {
 }
 
 /// The values `base.html` uses, for any page including the error pages.
-pub fn base_context(req: &HttpRequest, user: Option<&User>) -> Context {
+pub fn base_context(
+    session: &Session,
+    request_id: &str,
+    state: Option<&AppState>,
+    user: Option<&User>,
+) -> Context {
     #[derive(Serialize)]
     struct CurrentUser<'a> {
         username: &'a str,
@@ -89,24 +108,16 @@ pub fn base_context(req: &HttpRequest, user: Option<&User>) -> Context {
         "current_user",
         &user.map(|user| CurrentUser {
             username: &user.username,
-            avatar: user.avatar(24),
+            avatar: avatar_url(&user.email, 24),
         }),
     );
     // A page without a token simply has no working forms; that must not turn it into an error.
-    let csrf_token = crate::csrf::token(&req.get_session()).unwrap_or_default();
+    let csrf_token = super::csrf::token(session).unwrap_or_default();
     context.insert("csrf_token", &csrf_token);
-    context.insert("request_id", &request_id(req));
-    if let Ok(state) = app_state(req) {
+    context.insert("request_id", request_id);
+    if let Some(state) = state {
         context.insert("lab_enabled", &state.settings.error_lab);
         context.insert("debug", &state.settings.debug);
     }
     context
-}
-
-/// This request's id, as sent in the `X-Request-Id` header and written on its log lines.
-pub fn request_id(req: &HttpRequest) -> String {
-    req.extensions()
-        .get::<RequestId>()
-        .map(|id| id.to_string())
-        .unwrap_or_default()
 }

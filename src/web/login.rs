@@ -3,29 +3,27 @@
 
 use actix_session::{Session, SessionExt};
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
-use actix_web::{web, HttpMessage, HttpRequest};
+use actix_web::{HttpMessage, HttpRequest};
 use tracing_actix_web::RootSpan;
 
+use super::request::RequestScope;
+use super::state::{app_state, AppState};
 use crate::db;
 use crate::errors::AppError;
 use crate::models::User;
-use crate::startup::AppState;
 
 const USER_ID_KEY: &str = "user_id";
 /// Like Flask-Login's: a signed user id that restores the session after the browser closed.
 pub const REMEMBER_COOKIE: &str = "remember_token";
 const REMEMBER_SECONDS: i64 = 30 * 24 * 3600;
 
-/// The user loaded for this request, kept in the request's extensions so that the database is
-/// asked at most once per request.
-#[derive(Clone)]
-struct LoadedUser(Option<User>);
-
 /// The logged-in user, if any. Restores a session from the remember-me cookie, and records
 /// `last_seen` at most once a minute.
 pub async fn current_user(req: &HttpRequest) -> Result<Option<User>, AppError> {
-    if let Some(LoadedUser(user)) = req.extensions().get::<LoadedUser>() {
-        return Ok(user.clone());
+    // Kept in the request's scope, so the database is asked at most once per request.
+    let scope = RequestScope::of(req);
+    if let Some(user) = scope.loaded_user() {
+        return Ok(user);
     }
     let state = app_state(req)?;
     let session = req.get_session();
@@ -72,15 +70,8 @@ pub async fn current_user(req: &HttpRequest) -> Result<Option<User>, AppError> {
     if let (Some(user), Some(root_span)) = (&user, req.extensions().get::<RootSpan>()) {
         root_span.record("user_id", user.id);
     }
-    req.extensions_mut().insert(LoadedUser(user.clone()));
+    scope.set_user(user.clone());
     Ok(user)
-}
-
-/// The user loaded earlier in this request, without asking the database (for error pages).
-pub fn already_loaded_user(req: &HttpRequest) -> Option<User> {
-    req.extensions()
-        .get::<LoadedUser>()
-        .and_then(|LoadedUser(user)| user.clone())
 }
 
 /// Starts a fresh session for `user_id`: the old session's contents (and CSRF token) are
@@ -120,11 +111,4 @@ pub fn forget_cookie() -> Cookie<'static> {
     let mut cookie = Cookie::build(REMEMBER_COOKIE, "").path("/").finish();
     cookie.make_removal();
     cookie
-}
-
-/// The shared application state registered in `startup.rs`.
-pub fn app_state(req: &HttpRequest) -> Result<&AppState, AppError> {
-    req.app_data::<web::Data<AppState>>()
-        .map(|data| data.get_ref())
-        .ok_or_else(|| AppError::unexpected(anyhow::anyhow!("AppState is not registered")))
 }

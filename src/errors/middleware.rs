@@ -1,0 +1,189 @@
+//! The two layers every request passes through, whatever route it reaches (one of ours, one a
+//! fork adds the way actix's documentation shows, the default service or a static file):
+//!
+//! - [`CatchPanics`], right around the router: a panicking handler becomes our 500 page instead
+//!   of a dropped connection, and the server keeps serving.
+//! - [`render_error_pages`]: every error response (a handler's `AppError`, or actix's own 404,
+//!   405, 413, 400…) gets our page or problem document, and is logged once.
+
+use std::future::{ready, Future, Ready};
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::web::Bytes;
+use actix_web::{HttpResponse, ResponseError};
+use futures_util::FutureExt;
+
+use super::pages::{error_response, FailedRequest};
+use super::panics::{into_app_error, while_handling_request};
+use super::redact;
+use super::AppError;
+use crate::web::request::RequestStart;
+
+/// Middleware: answers every error response with our page or problem document.
+pub async fn render_error_pages(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let response = next.call(req).await?.map_into_boxed_body();
+    if !needs_our_page(&response) {
+        return Ok(response);
+    }
+    let (req, res) = response.into_parts();
+    let failed = FailedRequest::of(&req);
+    let app_error = res.error().and_then(|e| e.as_error::<AppError>());
+    let page = error_response(&failed, res.status(), res.error(), app_error, res.headers());
+    Ok(ServiceResponse::new(req, page))
+}
+
+/// An error status whose body is not already one of ours: actix's plain-text errors, empty
+/// bodies, and every `AppError` (whose own `error_response` is deliberately bare).
+fn needs_our_page(response: &ServiceResponse<BoxBody>) -> bool {
+    use actix_web::body::BodySize;
+    let status = response.status();
+    let is_error = status.is_client_error() || status.is_server_error();
+    let empty = matches!(
+        response.response().body().size(),
+        BodySize::None | BodySize::Sized(0)
+    );
+    is_error && (response.response().error().is_some() || empty)
+}
+
+/// Middleware, registered innermost so that it wraps the router itself: a panic in any handler
+/// becomes our 500 page.
+///
+/// actix drops a panicking request, and its router needs to own the request alone while it
+/// routes, so no clone of the request can be kept across the call. What the page needs is kept
+/// instead ([`FailedRequest`]: a few cheap clones and the request's shared scope), and the page
+/// travels out as a [`RenderedError`], which every outer layer passes on as it is.
+pub struct CatchPanics;
+
+impl<S, B> Transform<S, ServiceRequest> for CatchPanics
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Transform = CatchPanicsService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, ()>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(CatchPanicsService {
+            service: Rc::new(service),
+        }))
+    }
+}
+
+/// The service [`CatchPanics`] makes.
+pub struct CatchPanicsService<S> {
+    service: Rc<S>,
+}
+
+type Outcome<B> = Result<ServiceResponse<B>, actix_web::Error>;
+
+impl<S, B> Service<ServiceRequest> for CatchPanicsService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Outcome<B>>>>;
+
+    actix_web::dev::forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let failed = FailedRequest::of(req.request());
+        let service = self.service.clone();
+        let call = while_handling_request(|| {
+            std::panic::catch_unwind(AssertUnwindSafe(|| service.call(req)))
+        });
+        Box::pin(async move {
+            let future = match call {
+                Ok(future) => future,
+                Err(panic) => return Err(panic_page(&failed, panic)),
+            };
+            let mut handled = std::pin::pin!(AssertUnwindSafe(future).catch_unwind());
+            let outcome =
+                std::future::poll_fn(|cx| while_handling_request(|| handled.as_mut().poll(cx)))
+                    .await;
+            outcome.unwrap_or_else(|panic| Err(panic_page(&failed, panic)))
+        })
+    }
+}
+
+/// Our 500 page for a caught panic, logged and mailed like any other 500.
+fn panic_page(failed: &FailedRequest, panic: Box<dyn std::any::Any + Send>) -> actix_web::Error {
+    let error = into_app_error(panic);
+    let status = StatusCode::INTERNAL_SERVER_ERROR;
+    let page = error_response(failed, status, None, Some(&error), &HeaderMap::new());
+    RenderedError::new(page, failed).into()
+}
+
+/// A finished error page carried as an error: the way out for a response that has no request
+/// left to go with it. Its `error_response` rebuilds the same page each time it is asked.
+#[derive(Debug)]
+pub struct RenderedError {
+    status: StatusCode,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Bytes,
+    /// For the access line, which has no request to read them from either.
+    pub method: Method,
+    pub path: String,
+    pub client: String,
+    pub started: Option<RequestStart>,
+}
+
+impl RenderedError {
+    fn new(page: HttpResponse, failed: &FailedRequest) -> Self {
+        let request_id = failed.id.as_str();
+        let status = page.status();
+        let mut headers: Vec<(HeaderName, HeaderValue)> = page
+            .headers()
+            .iter()
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        // The outer layer that adds X-Request-Id only sees successful calls.
+        if let Ok(id) = HeaderValue::from_str(request_id) {
+            headers.push((HeaderName::from_static("x-request-id"), id));
+        }
+        let body = page.into_body().try_into_bytes().unwrap_or_default();
+        RenderedError {
+            status,
+            headers,
+            body,
+            method: failed.method.clone(),
+            path: redact::url_text(failed.uri.path()),
+            client: failed.client.map(|ip| ip.to_string()).unwrap_or_default(),
+            started: failed.started,
+        }
+    }
+}
+
+impl std::fmt::Display for RenderedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "A handler panicked ({}); already logged", self.status)
+    }
+}
+
+impl ResponseError for RenderedError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        for header in &self.headers {
+            response.insert_header(header.clone());
+        }
+        response.body(self.body.clone())
+    }
+}

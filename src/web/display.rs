@@ -1,0 +1,86 @@
+//! How values are shown: "5 minutes ago", ISO timestamps, avatar URLs, and posts as the templates
+//! show them. Models hold rows; this is where they become text for a page.
+
+use chrono::{NaiveDateTime, Utc};
+use serde::Serialize;
+
+use crate::models::{Paginated, PostWithAuthor};
+use crate::tokens::digest_hex;
+
+/// A post as the templates show it, with its author's name and avatar.
+#[derive(Debug, Serialize)]
+pub struct PostView {
+    pub id: i32,
+    pub body: String,
+    pub author: String,
+    pub avatar: String,
+    /// ISO 8601, for `<time datetime>`.
+    pub timestamp: String,
+    /// "5 minutes ago".
+    pub ago: String,
+}
+
+/// A page of posts as the templates show them.
+pub fn post_views(posts: Paginated<PostWithAuthor>) -> Paginated<PostView> {
+    let now = Utc::now().naive_utc();
+    posts.map(|post| PostView {
+        id: post.id,
+        avatar: avatar_url(&post.author_email, 36),
+        timestamp: iso_time(post.timestamp),
+        ago: time_ago(post.timestamp, now),
+        body: post.body,
+        author: post.author,
+    })
+}
+
+/// The URL of the identicon for `email`, `size` pixels square, served by `routes::avatar`.
+pub fn avatar_url(email: &str, size: u32) -> String {
+    format!(
+        "/avatar/{}?s={size}",
+        digest_hex(&email.trim().to_lowercase())
+    )
+}
+
+/// A timestamp (UTC) as ISO 8601.
+pub fn iso_time(time: NaiveDateTime) -> String {
+    time.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// How long ago `then` was, as a person would say it: "just now", "5 minutes ago", "3 days ago".
+pub fn time_ago(then: NaiveDateTime, now: NaiveDateTime) -> String {
+    let seconds = (now - then).num_seconds().max(0);
+    let (amount, unit) = match seconds {
+        0..=44 => return "just now".to_string(),
+        45..=3_599 => ((seconds + 30) / 60, "minute"),
+        3_600..=86_399 => ((seconds + 1_800) / 3_600, "hour"),
+        86_400..=2_591_999 => ((seconds + 43_200) / 86_400, "day"),
+        2_592_000..=31_535_999 => (seconds / 2_592_000, "month"),
+        _ => (seconds / 31_536_000, "year"),
+    };
+    let amount = amount.max(1);
+    if amount == 1 {
+        format!("a{} {unit} ago", if unit == "hour" { "n" } else { "" })
+    } else {
+        format!("{amount} {unit}s ago")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeDelta;
+
+    #[test]
+    fn time_ago_reads_like_speech() {
+        let now =
+            NaiveDateTime::parse_from_str("2026-11-21 12:00:00", "%Y-%m-%d %H:%M:%S").unwrap();
+        let ago = |seconds| time_ago(now - TimeDelta::seconds(seconds), now);
+        assert_eq!(ago(5), "just now");
+        assert_eq!(ago(60), "a minute ago");
+        assert_eq!(ago(600), "10 minutes ago");
+        assert_eq!(ago(3_600), "an hour ago");
+        assert_eq!(ago(3 * 86_400), "3 days ago");
+        assert_eq!(ago(400 * 86_400), "a year ago");
+    }
+}

@@ -1,0 +1,14 @@
+//! What every page of the site shares: the app state, what one request knows about itself, the
+//! `Page` extractor, login and sessions, CSRF protection, flash messages, forms, pagination and
+//! the way values are shown.
+
+pub mod csrf;
+pub mod display;
+pub mod flash;
+pub mod forms;
+pub mod login;
+pub mod page;
+pub mod pagination;
+pub mod redirect;
+pub mod request;
+pub mod state;

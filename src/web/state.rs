@@ -1,0 +1,35 @@
+//! [`AppState`]: what every handler can reach, registered once as `web::Data<AppState>`.
+
+use std::sync::Arc;
+
+use actix_web::{web, HttpRequest};
+
+use crate::config::Settings;
+use crate::db::DbPool;
+use crate::errors::AppError;
+use crate::mail::error_reports::ErrorReporter;
+use crate::mail::Mailer;
+use crate::templates::Templates;
+use crate::tokens::Signer;
+
+/// The shared state of the application.
+pub struct AppState {
+    pub pool: DbPool,
+    pub templates: Arc<Templates>,
+    pub settings: Settings,
+    /// Signs remember-me cookies.
+    pub remember: Signer,
+    /// Signs password reset links.
+    pub reset: Signer,
+    /// Sends password reset mails (error mails go through `error_reporter`).
+    pub mailer: Arc<Mailer>,
+    /// Mails unhandled errors to the admins, off the request path.
+    pub error_reporter: Arc<ErrorReporter>,
+}
+
+/// The shared application state registered in `startup.rs`.
+pub fn app_state(req: &HttpRequest) -> Result<&AppState, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .map(|data| data.get_ref())
+        .ok_or_else(|| AppError::unexpected(anyhow::anyhow!("AppState is not registered")))
+}
