@@ -1,13 +1,13 @@
 //! Logging: the tracing subscriber, the root span of each request (with its id, route, status,
 //! latency and user), the access line, and the `X-Request-Id` header.
 //!
-//! Every event becomes one line (`lines.rs`), written off the request path by one thread
-//! (`writer.rs`) to the console, `LOG_DIR/microblog.log` and, for errors, `LOG_DIR/errors.log`,
-//! both rotated by size (`rotating_file.rs`).
+//! Every event becomes one line (`format.rs`), written off the request path by
+//! tracing-appender's writer threads to the console, `LOG_DIR/microblog.log` and, for errors,
+//! `LOG_DIR/errors.log`, both rotated by size like Python's `RotatingFileHandler`
+//! (`rotating_file.rs`).
 
-mod lines;
+mod format;
 mod rotating_file;
-mod writer;
 
 use std::any::Any;
 use std::time::Instant;
@@ -17,22 +17,32 @@ use actix_web::dev::{Extensions, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
-use tracing::Span;
+use tracing::{Level, Span, Subscriber};
 use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
+use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{EnvFilter, Layer};
 
-use crate::config::LogSettings;
+use crate::config::{LogFormat, LogSettings};
 use crate::errors::middleware::RenderedError;
 use crate::web::request::RequestStart;
-use lines::LineLayer;
-use writer::LogWriter;
+use format::{LineFormat, NoSpanFields, RequestFields};
+use rotating_file::RotatingFile;
 
-/// Keeps the writer thread alive; dropping it writes every pending line and stops the thread.
+/// Keeps the writer threads alive; dropping it writes every pending line and stops them.
 pub struct TelemetryGuard {
-    _writer: LogWriter,
+    _writers: Vec<WorkerGuard>,
 }
+
+/// Lines waiting for a log file before loggers have to wait: nothing is dropped from the files
+/// (`lossy(false)`); when the disk cannot keep up, the code that logs waits for room.
+const FILE_QUEUE_LINES: usize = 16 * 1024;
+/// Lines waiting for the console before they are dropped: a stdout nobody reads must never
+/// stop the site.
+const CONSOLE_QUEUE_LINES: usize = 4 * 1024;
 
 /// Installs the global subscriber at LOG_LEVEL. If LOG_DIR cannot be used, the site still
 /// starts, logging to the console only, and says why once.
@@ -40,16 +50,69 @@ pub fn init(log: &LogSettings) -> TelemetryGuard {
     let filter = EnvFilter::builder()
         .parse(&log.level)
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let (writer, problem) = LogWriter::start(log);
+    let mut guards = Vec::new();
+    let (console, guard) = NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(CONSOLE_QUEUE_LINES)
+        .thread_name("log-console")
+        .finish(std::io::stdout());
+    guards.push(guard);
+    let console = line_layer(LogFormat::Text, console);
+    let (files, problem) = match open_files(log) {
+        Ok((all, errors)) => {
+            let mut file = |rotating: RotatingFile, name: &str| {
+                let (writer, guard) = NonBlockingBuilder::default()
+                    .lossy(false)
+                    .buffered_lines_limit(FILE_QUEUE_LINES)
+                    .thread_name(name)
+                    .finish(rotating);
+                guards.push(guard);
+                line_layer(log.format, writer)
+            };
+            let all = file(all, "log-microblog");
+            // Spans stay visible to this layer, so its lines still find their request id.
+            let errors = file(errors, "log-errors").with_filter(filter_fn(|metadata| {
+                metadata.is_span() || *metadata.level() == Level::ERROR
+            }));
+            (Some(all.and_then(errors)), None)
+        }
+        Err(e) => (
+            None,
+            Some(format!(
+                "LOG_DIR={:?} cannot be used ({e})",
+                log.dir.display().to_string()
+            )),
+        ),
+    };
     let installed = tracing_subscriber::registry()
         .with(filter)
-        .with(LineLayer::new(log.format, writer.sender()))
+        .with(RequestFields)
+        .with(console)
+        .with(files)
         .try_init()
         .is_ok();
     if let (true, Some(problem)) = (installed, problem) {
         tracing::warn!("Log files are off: {problem}; logging to the console only");
     }
-    TelemetryGuard { _writer: writer }
+    TelemetryGuard { _writers: guards }
+}
+
+/// A `fmt` layer that writes our lines to `writer`.
+fn line_layer<S>(format: LogFormat, writer: NonBlocking) -> impl Layer<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    tracing_subscriber::fmt::layer()
+        .fmt_fields(NoSpanFields)
+        .event_format(LineFormat(format))
+        .with_writer(writer)
+}
+
+fn open_files(log: &LogSettings) -> std::io::Result<(RotatingFile, RotatingFile)> {
+    std::fs::create_dir_all(&log.dir)?;
+    let open =
+        |name: &str| RotatingFile::open(&log.dir.join(name), log.max_bytes, log.backup_count);
+    Ok((open("microblog.log")?, open("errors.log")?))
 }
 
 /// The root span of every request: tracing-actix-web's fields plus the user id, and one access

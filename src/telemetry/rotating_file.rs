@@ -16,6 +16,8 @@ pub struct RotatingFile {
     backup_count: usize,
     file: File,
     size: u64,
+    /// Whether the last write failed (so a run of failures is reported once).
+    failing: bool,
 }
 
 impl RotatingFile {
@@ -29,6 +31,7 @@ impl RotatingFile {
             backup_count,
             file,
             size,
+            failing: false,
         })
     }
 
@@ -59,6 +62,24 @@ impl RotatingFile {
         Ok(())
     }
 
+    /// Where the logging thread's writes go: each `write` is one whole line (tracing-appender
+    /// writes each formatted event at once). A failure is said once per run of failures on
+    /// stderr, which cannot fail the same way, and the line is given up: the site goes on.
+    fn write_or_report(&mut self, line: &[u8]) {
+        let result = self.write_line(&String::from_utf8_lossy(line));
+        match result {
+            Err(e) if !self.failing => {
+                self.failing = true;
+                eprintln!(
+                    "microblog: writing {} failed ({e}); its lines are lost until it works again",
+                    self.path.display()
+                );
+            }
+            Err(_) => {}
+            Ok(()) => self.failing = false,
+        }
+    }
+
     fn backup(&self, n: usize) -> PathBuf {
         let mut name = self.path.as_os_str().to_owned();
         name.push(format!(".{n}"));
@@ -80,6 +101,17 @@ impl RotatingFile {
             .open(&self.path)?;
         self.size = 0;
         Ok(())
+    }
+}
+
+impl Write for RotatingFile {
+    fn write(&mut self, line: &[u8]) -> io::Result<usize> {
+        self.write_or_report(line);
+        Ok(line.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
     }
 }
 

@@ -1,22 +1,23 @@
-//! The tracing layer that turns each event into one line, as text or JSON, carrying the request
-//! id and user id of the request it happened in, and hands it to the writer thread.
+//! The format of a log line, text or JSON, carrying the request id and user id of the request
+//! the event happened in. tracing-subscriber's `fmt` layer calls [`LineFormat`] for each event;
+//! [`RequestFields`] keeps each request's ids in its root span for it.
 //!
 //! text: `2026-11-21T09:36:49.123Z  INFO microblog::routes::auth: Logged in user_id=3 request_id=… [in src/routes/auth.rs:93]`
 //! json: `{"timestamp":…,"level":"INFO","target":…,"message":…,"file":…,"line":…,"request_id":…,"user_id":…, …fields}`
 
 use std::fmt::Write as _;
-use std::sync::mpsc::SyncSender;
 
 use chrono::{SecondsFormat, Utc};
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
-use super::writer::Message;
 use crate::config::LogFormat;
 
 /// The request a span belongs to, kept in the root span's extensions.
@@ -26,15 +27,92 @@ struct RequestContext {
     user_id: Option<String>,
 }
 
-/// Formats events and sends them to the writer thread.
-pub struct LineLayer {
-    format: LogFormat,
-    sender: SyncSender<Message>,
+/// A layer that remembers, in each request's root span, its request id and (once known) its
+/// user id: tracing keeps span fields only as text, and every line of the request needs them.
+pub struct RequestFields;
+
+impl<S> Layer<S> for RequestFields
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let mut fields = Fields::default();
+        attrs.record(&mut fields);
+        if let Some(request_id) = fields.take("request_id") {
+            if let Some(span) = ctx.span(id) {
+                span.extensions_mut().insert(RequestContext {
+                    request_id: Some(request_id),
+                    user_id: fields.take("user_id"),
+                });
+            }
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut extensions = span.extensions_mut();
+        if let Some(context) = extensions.get_mut::<RequestContext>() {
+            let mut fields = Fields::default();
+            values.record(&mut fields);
+            if let Some(user_id) = fields.take("user_id") {
+                context.user_id = Some(user_id);
+            }
+        }
+    }
 }
 
-impl LineLayer {
-    pub fn new(format: LogFormat, sender: SyncSender<Message>) -> Self {
-        LineLayer { format, sender }
+/// Formats one event as one line.
+pub struct LineFormat(pub LogFormat);
+
+impl<S, N> FormatEvent<S, N> for LineFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        let request = ctx
+            .event_scope()
+            .and_then(|scope| {
+                scope
+                    .from_root()
+                    .find_map(|span| span.extensions().get::<RequestContext>().cloned())
+            })
+            .unwrap_or_default();
+        let metadata = event.metadata();
+        let line = EventLine {
+            timestamp: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+            level: *metadata.level(),
+            target: metadata.target(),
+            file: metadata.file(),
+            line: metadata.line(),
+            fields,
+            request,
+        };
+        writer.write_str(&match self.0 {
+            LogFormat::Text => line.text(),
+            LogFormat::Json => line.json(),
+        })
+    }
+}
+
+/// Span fields are never written as text of their own (the lines carry what they need through
+/// [`RequestFields`]), so the `fmt` layer is given nothing to format for them.
+pub struct NoSpanFields;
+
+impl<'writer> FormatFields<'writer> for NoSpanFields {
+    fn format_fields<R: tracing_subscriber::field::RecordFields>(
+        &self,
+        _writer: Writer<'writer>,
+        _fields: R,
+    ) -> std::fmt::Result {
+        Ok(())
     }
 }
 
@@ -80,69 +158,6 @@ impl Fields {
             Value::String(text) => text,
             other => other.to_string(),
         })
-    }
-}
-
-impl<S> Layer<S> for LineLayer
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let mut fields = Fields::default();
-        attrs.record(&mut fields);
-        if let Some(request_id) = fields.take("request_id") {
-            if let Some(span) = ctx.span(id) {
-                span.extensions_mut().insert(RequestContext {
-                    request_id: Some(request_id),
-                    user_id: fields.take("user_id"),
-                });
-            }
-        }
-    }
-
-    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(id) else { return };
-        let mut extensions = span.extensions_mut();
-        if let Some(context) = extensions.get_mut::<RequestContext>() {
-            let mut fields = Fields::default();
-            values.record(&mut fields);
-            if let Some(user_id) = fields.take("user_id") {
-                context.user_id = Some(user_id);
-            }
-        }
-    }
-
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let mut fields = Fields::default();
-        event.record(&mut fields);
-        let request = ctx
-            .event_scope(event)
-            .and_then(|scope| {
-                scope
-                    .from_root()
-                    .find_map(|span| span.extensions().get::<RequestContext>().cloned())
-            })
-            .unwrap_or_default();
-        let metadata = event.metadata();
-        let line = EventLine {
-            timestamp: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
-            level: *metadata.level(),
-            target: metadata.target(),
-            file: metadata.file(),
-            line: metadata.line(),
-            fields,
-            request,
-        };
-        let text = line.text();
-        let file = match self.format {
-            LogFormat::Text => text.clone(),
-            LogFormat::Json => line.json(),
-        };
-        let _ = self.sender.send(Message::Line {
-            console: text,
-            file,
-            is_error: *metadata.level() == Level::ERROR,
-        });
     }
 }
 
