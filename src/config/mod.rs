@@ -3,10 +3,15 @@
 //! Every variable is listed, with its default, in `.env.example`. A bad value stops the start with
 //! one line that names the variable and what was expected: see [`ConfigError`].
 
+mod env;
+
 use std::net::IpAddr;
 use std::path::PathBuf;
 
 use secrecy::{ExposeSecret, SecretString};
+
+pub use env::ConfigError;
+use env::Env;
 
 /// Everything the application can be configured with.
 #[derive(Debug, Clone)]
@@ -83,15 +88,6 @@ pub struct MailSettings {
     pub error_mails_per_minute: u32,
 }
 
-/// A variable that is set to a value the application cannot use.
-#[derive(Debug, thiserror::Error)]
-#[error("{variable}={value} is not valid: expected {expected}")]
-pub struct ConfigError {
-    pub variable: &'static str,
-    pub value: String,
-    pub expected: String,
-}
-
 impl Settings {
     /// Reads the settings from the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -164,63 +160,8 @@ impl Settings {
     }
 }
 
-/// Typed reads of one variable each, with the error that names it.
-struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
-
+/// The settings whose reading needs more than a type: each names its variable when refused.
 impl Env<'_> {
-    fn optional(&self, name: &str) -> Option<String> {
-        (self.0)(name)
-            .map(|value| value.trim().to_string())
-            .filter(|value| !value.is_empty())
-    }
-
-    fn string(&self, name: &str, default: &str) -> String {
-        self.optional(name).unwrap_or_else(|| default.to_string())
-    }
-
-    fn invalid(&self, variable: &'static str, value: &str, expected: &str) -> ConfigError {
-        ConfigError {
-            variable,
-            value: format!("{value:?}"),
-            expected: expected.to_string(),
-        }
-    }
-
-    fn parse<T: std::str::FromStr>(
-        &self,
-        name: &'static str,
-        default: T,
-        expected: &str,
-    ) -> Result<T, ConfigError> {
-        match self.optional(name) {
-            None => Ok(default),
-            Some(value) => value
-                .parse()
-                .map_err(|_| self.invalid(name, &value, expected)),
-        }
-    }
-
-    fn ranged<T>(&self, name: &'static str, default: T, min: T, max: T) -> Result<T, ConfigError>
-    where
-        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
-    {
-        let expected = format!("a whole number from {min} to {max}");
-        let value = self.parse(name, default, &expected)?;
-        if value < min || value > max {
-            return Err(self.invalid(name, &value.to_string(), &expected));
-        }
-        Ok(value)
-    }
-
-    fn bool(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
-        match self.optional(name).map(|v| v.to_ascii_lowercase()) {
-            None => Ok(default),
-            Some(v) if matches!(v.as_str(), "1" | "true" | "on" | "yes") => Ok(true),
-            Some(v) if matches!(v.as_str(), "0" | "false" | "off" | "no") => Ok(false),
-            Some(v) => Err(self.invalid(name, &v, "1 or 0 (also true/false, on/off, yes/no)")),
-        }
-    }
-
     fn secret_key(&self) -> Result<SecretKey, ConfigError> {
         match self.optional("SECRET_KEY") {
             Some(key) if key.len() >= 32 => Ok(SecretKey {

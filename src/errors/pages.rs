@@ -246,7 +246,6 @@ fn html_page(request: &FailedRequest, status: StatusCode, detail: &str) -> HttpR
 fn debug_page(request: &FailedRequest, status: StatusCode, report: &ErrorReport) -> HttpResponse {
     let mut context = error_context(request, status);
     context.insert("report", report);
-    context.insert("text", &report.to_text());
     render(request, status, "errors/debug.html", &context)
 }
 

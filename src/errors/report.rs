@@ -1,8 +1,7 @@
 //! [`ErrorReport`]: everything a developer needs about one failure, secrets removed. Plain data:
 //! the layer that holds the request fills in the request's part (`pages.rs`). The development
-//! error page shows it and the error mail sends it, in the same plain-text form.
-
-use std::fmt::Write as _;
+//! error page shows it and the error mail sends it, in the same plain-text form
+//! (`templates/errors/report.txt`).
 
 use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
@@ -89,54 +88,5 @@ impl ErrorReport {
             .or_else(|| self.chain.first())
             .map(String::as_str)
             .unwrap_or("An unexpected error has occurred.")
-    }
-
-    /// The report as plain text, for a mail or for pasting into an issue.
-    pub fn to_text(&self) -> String {
-        let mut text = String::new();
-        let id = if self.id.is_empty() {
-            "(outside any request)"
-        } else {
-            &self.id
-        };
-        let _ = writeln!(text, "Error id: {id}");
-        let _ = writeln!(text, "Time:     {}", self.time);
-        if !self.task.is_empty() {
-            let _ = writeln!(text, "Task:     {}", self.task);
-        }
-        if !self.method.is_empty() {
-            let query = if self.query.is_empty() {
-                String::new()
-            } else {
-                format!("?{}", self.query)
-            };
-            let _ = writeln!(text, "Request:  {} {}{query}", self.method, self.path);
-            let _ = writeln!(text, "User:     {}", self.user);
-            let _ = writeln!(text, "Client:   {}", self.client);
-        }
-        let _ = writeln!(
-            text,
-            "\nError:\n    {}",
-            self.chain.first().map(String::as_str).unwrap_or("")
-        );
-        for cause in self.chain.iter().skip(1) {
-            let _ = writeln!(text, "\nCaused by:\n    {cause}");
-        }
-        if !self.headers.is_empty() {
-            let _ = writeln!(text, "\nHeaders:");
-            for (name, value) in &self.headers {
-                let _ = writeln!(text, "    {name}: {value}");
-            }
-        }
-        if !self.form.is_empty() {
-            let _ = writeln!(text, "\nForm fields:");
-            for (name, value) in &self.form {
-                let _ = writeln!(text, "    {name} = {value}");
-            }
-        }
-        if !self.backtrace.is_empty() {
-            let _ = writeln!(text, "\nBacktrace:\n{}", self.backtrace);
-        }
-        text
     }
 }

@@ -1,5 +1,6 @@
 //! Black-box tests: each starts the real server and talks HTTP to it.
 
+mod architecture;
 mod auth;
 mod errors;
 mod helpers;
