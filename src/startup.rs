@@ -58,6 +58,16 @@ impl Application {
     /// Opens and migrates the database, compiles the templates, binds the listener (port 0
     /// picks a free port, as the tests do) and builds the server.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        Self::build_with_routes(settings, |_| {}).await
+    }
+
+    /// [`Application::build`], with `more_routes` added to the route table: routes registered
+    /// there, the plain actix way, get every protection the site's own routes get. (The tests
+    /// use it to prove that.)
+    pub async fn build_with_routes(
+        settings: Settings,
+        more_routes: fn(&mut web::ServiceConfig),
+    ) -> Result<Self, StartupError> {
         let pool = db::connect(&settings.database_url, 8)?;
         let templates = Templates::load("templates", settings.debug)
             .map_err(|e| StartupError::Templates(format!("{e:?}").replace('\n', " ")))?;
@@ -118,6 +128,7 @@ impl Application {
                 .app_data(web::PayloadConfig::new(BODY_LIMIT))
                 .app_data(form_config(BODY_LIMIT))
                 .configure(|config| routes::configure(config, lab_enabled))
+                .configure(more_routes)
                 .service(Files::new("/static", "static"))
                 .default_service(web::to(routes::not_found))
         })

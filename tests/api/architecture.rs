@@ -28,12 +28,18 @@ fn modules(dir: &Path, root: &Path, found: &mut BTreeMap<Module, String>) {
 }
 
 fn module_of(path: &Path, root: &Path) -> Module {
-    let relative: PathBuf = path.strip_prefix(root).expect("under src/").with_extension("");
+    let relative: PathBuf = path
+        .strip_prefix(root)
+        .expect("under src/")
+        .with_extension("");
     let mut parts: Module = relative
         .iter()
         .map(|part| part.to_string_lossy().into_owned())
         .collect();
-    if matches!(parts.last().map(String::as_str), Some("mod" | "lib" | "main")) {
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
         parts.pop();
     }
     parts
@@ -120,5 +126,9 @@ fn no_module_imports_one_that_imports_it_back() {
 
     // Assert
     assert!(all.len() > 30, "the source was read: {} modules", all.len());
-    assert!(circles.is_empty(), "import circles:\n{}", circles.join("\n"));
+    assert!(
+        circles.is_empty(),
+        "import circles:\n{}",
+        circles.join("\n")
+    );
 }

@@ -45,6 +45,14 @@ pub async fn spawn_app() -> TestApp {
 
 /// Spawns the app with some settings changed, as environment variables would.
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    spawn_app_with_routes(overrides, |_| {}).await
+}
+
+/// Spawns the app with routes of the test's own added to the route table, as a fork adds them.
+pub async fn spawn_app_with_routes(
+    overrides: &[(&str, &str)],
+    more_routes: fn(&mut actix_web::web::ServiceConfig),
+) -> TestApp {
     LazyLock::force(&TRACING);
     let dir = tempfile::tempdir().expect("a temporary directory");
     let database = dir.path().join("microblog.db");
@@ -64,7 +72,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     }
     let settings =
         Settings::from_lookup(|name| vars.get(name).cloned()).expect("valid test settings");
-    let application = Application::build(settings.clone())
+    let application = Application::build_with_routes(settings.clone(), more_routes)
         .await
         .expect("the application starts");
     let port = application.port();

@@ -10,6 +10,7 @@ mod logging;
 mod mail;
 mod pages;
 mod process;
+mod safe_by_default;
 mod security;
 mod smtp;
 mod startup;
