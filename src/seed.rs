@@ -2,7 +2,7 @@
 //! benchmark uses: users `user1` … `user100` (password `pass`), 20 posts each, each following
 //! the next 10 users. Running it again changes nothing.
 
-use chrono::{TimeDelta, Utc};
+use chrono::{NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use secrecy::SecretString;
 
@@ -76,42 +76,8 @@ pub fn run(settings: &Settings) -> Result<(), SeedError> {
             .returning(users::id)
             .get_results(conn)?;
 
-        let mut new_posts = Vec::new();
-        for (index, id) in ids.iter().enumerate() {
-            for n in 0..POSTS_PER_USER {
-                let sequence = index as i32 * POSTS_PER_USER + n;
-                let body = SENTENCES[(sequence as usize) % SENTENCES.len()];
-                // Interleave users over the last days so every timeline mixes authors.
-                let age =
-                    TimeDelta::minutes((USERS * POSTS_PER_USER - sequence) as i64 * 7 % 50_000);
-                new_posts.push((
-                    posts::body.eq(body),
-                    posts::timestamp.eq(now - age),
-                    posts::user_id.eq(*id),
-                ));
-            }
-        }
-        for chunk in new_posts.chunks(500) {
-            diesel::insert_into(posts::table)
-                .values(chunk)
-                .execute(conn)?;
-        }
-
-        let mut follows = Vec::new();
-        for (index, id) in ids.iter().enumerate() {
-            for step in 1..=FOLLOWS_PER_USER as usize {
-                let followed = ids[(index + step) % ids.len()];
-                follows.push((
-                    followers::follower_id.eq(*id),
-                    followers::followed_id.eq(followed),
-                ));
-            }
-        }
-        for chunk in follows.chunks(500) {
-            diesel::insert_into(followers::table)
-                .values(chunk)
-                .execute(conn)?;
-        }
+        insert_posts(conn, &ids, now)?;
+        insert_follows(conn, &ids)?;
         Ok::<_, diesel::result::Error>(())
     })
     .map_err(|e| SeedError::Write(e.to_string()))?;
@@ -120,5 +86,53 @@ pub fn run(settings: &Settings) -> Result<(), SeedError> {
         USERS * POSTS_PER_USER,
         USERS * FOLLOWS_PER_USER
     );
+    Ok(())
+}
+
+/// Every user's posts, interleaved over the last days so every timeline mixes authors.
+fn insert_posts(
+    conn: &mut SqliteConnection,
+    ids: &[i32],
+    now: NaiveDateTime,
+) -> Result<(), diesel::result::Error> {
+    let mut new_posts = Vec::new();
+    for (index, id) in ids.iter().enumerate() {
+        for n in 0..POSTS_PER_USER {
+            let sequence = index as i32 * POSTS_PER_USER + n;
+            let body = SENTENCES[(sequence as usize) % SENTENCES.len()];
+            let age = TimeDelta::minutes((USERS * POSTS_PER_USER - sequence) as i64 * 7 % 50_000);
+            new_posts.push((
+                posts::body.eq(body),
+                posts::timestamp.eq(now - age),
+                posts::user_id.eq(*id),
+            ));
+        }
+    }
+    for chunk in new_posts.chunks(500) {
+        diesel::insert_into(posts::table)
+            .values(chunk)
+            .execute(conn)?;
+    }
+
+    Ok(())
+}
+
+/// Each user follows the next FOLLOWS_PER_USER users.
+fn insert_follows(conn: &mut SqliteConnection, ids: &[i32]) -> Result<(), diesel::result::Error> {
+    let mut follows = Vec::new();
+    for (index, id) in ids.iter().enumerate() {
+        for step in 1..=FOLLOWS_PER_USER as usize {
+            let followed = ids[(index + step) % ids.len()];
+            follows.push((
+                followers::follower_id.eq(*id),
+                followers::followed_id.eq(followed),
+            ));
+        }
+    }
+    for chunk in follows.chunks(500) {
+        diesel::insert_into(followers::table)
+            .values(chunk)
+            .execute(conn)?;
+    }
     Ok(())
 }

@@ -54,6 +54,34 @@ pub struct Application {
     mail: String,
 }
 
+/// The state every handler shares: the mailers (and the error reporter's task) and the signing
+/// keys, each derived from SECRET_KEY for its own purpose.
+fn shared_state(
+    settings: Settings,
+    pool: db::DbPool,
+    templates: Arc<Templates>,
+) -> Result<AppState, StartupError> {
+    let mailer = Arc::new(Mailer::new(&settings.mail, &settings.log.dir)?);
+    let error_reporter = ErrorReporter::start(
+        mailer.clone(),
+        templates.clone(),
+        settings.admins.clone(),
+        Duration::from_secs(settings.mail.error_interval_seconds),
+        settings.mail.error_mails_per_minute,
+        !settings.debug,
+    );
+    let secret = settings.secret_key.expose();
+    Ok(AppState {
+        remember: Signer::new(secret, "remember"),
+        reset: Signer::new(secret, "reset"),
+        mailer,
+        error_reporter,
+        pool,
+        templates,
+        settings,
+    })
+}
+
 impl Application {
     /// Opens and migrates the database, compiles the templates, binds the listener (port 0
     /// picks a free port, as the tests do) and builds the server.
@@ -81,30 +109,11 @@ impl Application {
         let port = listener.local_addr().map_err(bind_error)?.port();
         panics::install_hook();
 
-        let mailer = Arc::new(Mailer::new(&settings.mail, &settings.log.dir)?);
-        let error_reporter = ErrorReporter::start(
-            mailer.clone(),
-            templates.clone(),
-            settings.admins.clone(),
-            Duration::from_secs(settings.mail.error_interval_seconds),
-            settings.mail.error_mails_per_minute,
-            !settings.debug,
-        );
-        let mail = mailer.description.clone();
-
-        let secret = settings.secret_key.expose();
-        let session_key = Key::from(&derive_key(secret, "session"));
+        let session_key = Key::from(&derive_key(settings.secret_key.expose(), "session"));
         let secure_cookies = settings.session_cookie_secure;
         let lab_enabled = settings.error_lab;
-        let state = web::Data::new(AppState {
-            remember: Signer::new(secret, "remember"),
-            reset: Signer::new(secret, "reset"),
-            mailer,
-            error_reporter,
-            pool,
-            templates,
-            settings,
-        });
+        let state = web::Data::new(shared_state(settings, pool, templates)?);
+        let mail = state.mailer.description.clone();
 
         let server = HttpServer::new(move || {
             let sessions =

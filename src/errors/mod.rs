@@ -6,6 +6,7 @@
 //!   response becomes our page or problem document.
 //! - [`pages`]: those pages (HTML, problem+json, the development page), and the log line and
 //!   mail of each failure.
+//! - [`problem`]: what a client may read, and problem documents for JSON clients.
 //! - [`report`]: the error report, plain data for the development page and the error mail.
 //! - [`panics`]: the panic hook that keeps a panic's message, location and backtrace.
 //! - [`redact`]: what may be shown of a request (secrets removed).
@@ -17,6 +18,7 @@ pub mod conversions;
 pub mod middleware;
 pub mod pages;
 pub mod panics;
+pub mod problem;
 pub mod redact;
 pub mod report;
 

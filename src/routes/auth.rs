@@ -179,20 +179,7 @@ pub async fn register(
     let mut form = form.into_inner();
     let mut errors = form.check();
     if errors.is_empty() {
-        let (username, email) = (form.username.clone(), form.email.clone());
-        let (username_taken, email_taken) = db::run(&state.pool, move |conn| {
-            Ok((
-                User::username_taken(conn, &username, None)?,
-                User::email_taken(conn, &email, None)?,
-            ))
-        })
-        .await?;
-        if username_taken {
-            errors.add("username", "Please use a different username.");
-        }
-        if email_taken {
-            errors.add("email", "Please use a different email address.");
-        }
+        check_not_taken(&state, &form, &mut errors).await?;
     }
     let RegistrationForm {
         username,
@@ -239,6 +226,29 @@ pub async fn register(
         }
         Err(other) => Err(other),
     }
+}
+
+/// The second layer of validation: a username or email address another user already has.
+async fn check_not_taken(
+    state: &AppState,
+    form: &RegistrationForm,
+    errors: &mut FormErrors,
+) -> Result<(), AppError> {
+    let (username, email) = (form.username.clone(), form.email.clone());
+    let (username_taken, email_taken) = db::run(&state.pool, move |conn| {
+        Ok((
+            User::username_taken(conn, &username, None)?,
+            User::email_taken(conn, &email, None)?,
+        ))
+    })
+    .await?;
+    if username_taken {
+        errors.add("username", "Please use a different username.");
+    }
+    if email_taken {
+        errors.add("email", "Please use a different email address.");
+    }
+    Ok(())
 }
 
 fn render_register(
