@@ -20,7 +20,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let settings = Settings::from_env()?;
+    let mut settings = Settings::from_env()?;
     let _telemetry = telemetry::init(&settings.log);
     match std::env::args().nth(1).as_deref() {
         None => {}
@@ -29,10 +29,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             return Err(format!("unknown command {other:?}: try `seed` or nothing").into())
         }
     }
-    if settings.secret_key.generated {
-        tracing::warn!(
-            "SECRET_KEY is not set: using a random key, so sessions will not survive a restart"
-        );
+    if let Some(warning) = settings.keep_development_key() {
+        tracing::warn!("{warning}");
     }
     let application = Application::build(settings.clone()).await?;
     tracing::info!(

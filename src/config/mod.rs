@@ -4,14 +4,16 @@
 //! one line that names the variable and what was expected: see [`ConfigError`].
 
 mod env;
+mod secret_key;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 pub use env::ConfigError;
 use env::Env;
+pub use secret_key::{SecretKey, DEVELOPMENT_KEY_FILE};
 
 /// Everything the application can be configured with.
 #[derive(Debug, Clone)]
@@ -37,21 +39,6 @@ pub struct Settings {
     pub server_url: String,
 }
 
-/// The key that signs (and encrypts) session cookies, remember-me cookies and reset links.
-#[derive(Debug, Clone)]
-pub struct SecretKey {
-    value: SecretString,
-    /// True when no SECRET_KEY was set and a random one was made at start.
-    pub generated: bool,
-}
-
-impl SecretKey {
-    /// The key's bytes, to derive signing keys from. Never log them.
-    pub fn expose(&self) -> &[u8] {
-        self.value.expose_secret().as_bytes()
-    }
-}
-
 /// Where and how logs are written.
 #[derive(Debug, Clone)]
 pub struct LogSettings {
@@ -61,6 +48,11 @@ pub struct LogSettings {
     pub format: LogFormat,
     pub max_bytes: u64,
     pub backup_count: usize,
+    /// LOG_SPLIT_LEVELS=1: also `info.log`, `warning.log` and `error.log`, each holding exactly
+    /// its own level.
+    pub split_levels: bool,
+    /// DEBUG=1: an unhandled error's chain is written over several lines on the console.
+    pub readable_console: bool,
 }
 
 /// The format of log lines in files and on the console.
@@ -114,11 +106,20 @@ impl Settings {
             .unwrap_or(&database_url)
             .to_string();
 
+        let secret_key = env.secret_key()?;
+        if secret_key.generated && !debug && !loopback {
+            return Err(ConfigError {
+                variable: "SECRET_KEY",
+                value: "(unset)".to_string(),
+                expected: "a key of at least 32 characters in production (DEBUG=0 on a non-loopback HOST), for example the output of `openssl rand -hex 32`".to_string(),
+            });
+        }
+
         Ok(Settings {
             port: env.parse("PORT", 8000, "a port number from 0 to 65535")?,
             debug,
             database_url,
-            secret_key: env.secret_key()?,
+            secret_key,
             posts_per_page: env.ranged("POSTS_PER_PAGE", 25, 1, 100)?,
             log: LogSettings {
                 dir: PathBuf::from(env.string("LOG_DIR", "logs")),
@@ -134,6 +135,8 @@ impl Settings {
                 },
                 max_bytes: env.ranged("LOG_MAX_BYTES", 1_048_576, 1024, u64::MAX)?,
                 backup_count: env.ranged("LOG_BACKUP_COUNT", 5, 0, 1000)?,
+                split_levels: env.bool("LOG_SPLIT_LEVELS", false)?,
+                readable_console: debug,
             },
             mail: MailSettings {
                 server: env.optional("MAIL_SERVER"),
@@ -162,27 +165,6 @@ impl Settings {
 
 /// The settings whose reading needs more than a type: each names its variable when refused.
 impl Env<'_> {
-    fn secret_key(&self) -> Result<SecretKey, ConfigError> {
-        match self.optional("SECRET_KEY") {
-            Some(key) if key.len() >= 32 => Ok(SecretKey {
-                value: SecretString::from(key),
-                generated: false,
-            }),
-            Some(_) => Err(ConfigError {
-                variable: "SECRET_KEY",
-                // The value itself is a secret: never echo it.
-                value: "(hidden)".to_string(),
-                expected:
-                    "at least 32 characters, for example the output of `openssl rand -hex 32`"
-                        .to_string(),
-            }),
-            None => Ok(SecretKey {
-                value: SecretString::from(crate::tokens::random_hex(32)),
-                generated: true,
-            }),
-        }
-    }
-
     fn server_url(&self, host: &str) -> Result<String, ConfigError> {
         let port = self.string("PORT", "8000");
         let default = format!("http://{host}:{port}");
@@ -198,14 +180,27 @@ impl Env<'_> {
         }
     }
 
+    /// LOG_LEVEL: a level name (Flask's `warning` and `critical` too), or RUST_LOG-style
+    /// directives, which are told apart by their `=` or `,` (`info,microblog=debug`). A lone word
+    /// that is no level (`loud`) would silently read as a module name: it is refused.
     fn log_level(&self) -> Result<String, ConfigError> {
-        let level = self.string("LOG_LEVEL", "info");
-        match tracing_subscriber::EnvFilter::builder().parse(&level) {
-            Ok(_) => Ok(level),
-            Err(_) => Err(self.invalid(
+        let raw = self.string("LOG_LEVEL", "info");
+        let lower = raw.to_ascii_lowercase();
+        match lower.as_str() {
+            "trace" | "debug" | "info" | "warn" | "error" | "off" => Ok(lower),
+            "warning" => Ok("warn".to_string()),
+            "critical" => Ok("error".to_string()),
+            _ if raw.contains(['=', ','])
+                && tracing_subscriber::EnvFilter::builder()
+                    .parse(&raw)
+                    .is_ok() =>
+            {
+                Ok(raw)
+            }
+            _ => Err(self.invalid(
                 "LOG_LEVEL",
-                &level,
-                "trace, debug, info, warn or error, or RUST_LOG-style filters such as `info,microblog=debug`",
+                &raw,
+                "trace, debug, info, warn (or warning), error (or critical), or RUST_LOG-style filters with `=` or `,` such as `info,microblog=debug`",
             )),
         }
     }
@@ -269,11 +264,43 @@ mod tests {
 
     #[test]
     fn the_lab_is_off_on_a_public_host_unless_debugging() {
-        assert!(!settings(&[("HOST", "0.0.0.0")]).unwrap().error_lab);
+        let key = ("SECRET_KEY", "a-production-key-of-at-least-32-characters");
+        assert!(!settings(&[("HOST", "0.0.0.0"), key]).unwrap().error_lab);
         assert!(
             settings(&[("HOST", "0.0.0.0"), ("DEBUG", "1")])
                 .unwrap()
                 .error_lab
+        );
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_a_secret_key() {
+        let error = settings(&[("HOST", "0.0.0.0")]).unwrap_err().to_string();
+        assert!(error.starts_with("SECRET_KEY=(unset)"), "{error}");
+        assert!(
+            settings(&[("HOST", "127.0.0.1")]).is_ok(),
+            "loopback: development"
+        );
+    }
+
+    #[test]
+    fn log_level_takes_level_names_and_filters_and_refuses_other_words() {
+        let level = |value: &str| settings(&[("LOG_LEVEL", value)]).map(|s| s.log.level);
+        assert_eq!(level("WARNING").unwrap(), "warn");
+        assert_eq!(level("critical").unwrap(), "error");
+        assert_eq!(level("debug").unwrap(), "debug");
+        assert_eq!(
+            level("info,microblog=debug").unwrap(),
+            "info,microblog=debug"
+        );
+        let error = level("loud").unwrap_err().to_string();
+        assert!(
+            error.starts_with("LOG_LEVEL=\"loud\" is not valid"),
+            "{error}"
+        );
+        assert!(
+            error.contains("warning") && error.contains("critical"),
+            "{error}"
         );
     }
 

@@ -13,6 +13,10 @@ use actix_web::{HttpResponse, ResponseError};
 pub enum AppError {
     #[error("The page you asked for does not exist.")]
     NotFound,
+    /// Something the request named does not exist; the message says what (it is shown on the
+    /// 404 page, so it must be fit for a user).
+    #[error("{0}")]
+    Missing(String),
     /// A file the request needed is not on disk: a 404 for the user, a WARN for the developer
     /// (it may be a deployment mistake), with the file's path in the log only.
     #[error("The file you asked for does not exist.")]
@@ -115,7 +119,9 @@ pub fn error_chain_fmt(
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::NotFound | AppError::MissingFile { .. } => StatusCode::NOT_FOUND,
+            AppError::NotFound | AppError::Missing(_) | AppError::MissingFile { .. } => {
+                StatusCode::NOT_FOUND
+            }
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Forbidden | AppError::CsrfRejected => StatusCode::FORBIDDEN,
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,

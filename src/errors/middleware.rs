@@ -17,14 +17,16 @@ use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use futures_util::FutureExt;
 
 use super::pages::{error_response, FailedRequest};
 use super::panics::{into_app_error, while_handling_request};
+use super::problem::wants_json;
 use super::redact;
 use super::AppError;
-use crate::web::request::RequestStart;
+use crate::web::login::current_user;
+use crate::web::request::{RequestScope, RequestStart};
 
 /// Middleware: answers every error response with our page or problem document.
 pub async fn render_error_pages(
@@ -36,10 +38,28 @@ pub async fn render_error_pages(
         return Ok(response);
     }
     let (req, res) = response.into_parts();
-    let failed = FailedRequest::of(&req);
     let app_error = res.error().and_then(|e| e.as_error::<AppError>());
+    if shows_navigation(&req, res.status(), app_error) {
+        // The page's navigation shows who is logged in, even when no handler ran (a 404 or a
+        // 405). Not for refusals that must cost nothing (a forged form, a flood).
+        let _ = current_user(&req).await;
+    }
+    let failed = FailedRequest::of(&req);
     let page = error_response(&failed, res.status(), res.error(), app_error, res.headers());
     Ok(ServiceResponse::new(req, page))
+}
+
+/// Whether the error page will be HTML with the site's navigation, and the user is worth
+/// loading for it.
+fn shows_navigation(req: &HttpRequest, status: StatusCode, app_error: Option<&AppError>) -> bool {
+    let cheap_refusal = matches!(
+        status,
+        StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS
+    ) || matches!(app_error, Some(AppError::CsrfRejected));
+    status.is_client_error()
+        && !cheap_refusal
+        && RequestScope::of(req).loaded_user().is_none()
+        && !wants_json(req.path(), req.headers())
 }
 
 /// An error status whose body is not already one of ours: actix's plain-text errors, empty

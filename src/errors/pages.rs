@@ -67,22 +67,30 @@ impl FailedRequest {
         let mut report = ErrorReport::from_error(error, fallback);
         report.id = self.id.clone();
         report.method = self.method.to_string();
-        report.path = redact::url_text(self.path());
+        // Every value a client chose is written on one line: none can forge a line in the mail.
+        report.path = redact::one_line(&redact::url_text(self.path()));
         report.query = redact::query(self.uri.query().unwrap_or(""));
         report.user = self
             .scope
             .user()
-            .map(|user| format!("{} (id {})", user.username, user.id))
+            .map(|user| format!("{} (id {})", redact::one_line(&user.username), user.id))
             .unwrap_or_else(|| "anonymous".to_string());
         // The socket's address: X-Forwarded-For is whatever the client wants it to be.
         report.client = self
             .client
             .map(|ip| ip.to_string())
             .unwrap_or_else(|| "unknown".to_string());
-        report.headers = redact::headers(&self.headers);
-        report.form = self.scope.form();
+        report.headers = one_line_pairs(redact::headers(&self.headers));
+        report.form = one_line_pairs(self.scope.form());
         report
     }
+}
+
+fn one_line_pairs(pairs: Vec<(String, String)>) -> Vec<(String, String)> {
+    pairs
+        .into_iter()
+        .map(|(name, value)| (redact::one_line(&name), redact::one_line(&value)))
+        .collect()
 }
 
 /// Builds the page or problem document for `status`, and logs (and mails) the error once.
@@ -108,7 +116,7 @@ pub fn error_response(
     let mut response = match (wants_json(request.path(), &request.headers), debug, &report) {
         (true, _, _) => problem_document(status, &detail, &request.id),
         (false, true, Some(report)) => debug_page(request, status, report),
-        _ => html_page(request, status, &detail),
+        _ => html_page(request, status, &detail, app_error),
     };
     for name in [header::ALLOW, header::RETRY_AFTER] {
         if let Some(value) = original_headers.get(&name) {
@@ -152,7 +160,12 @@ fn fallback_chain(status: StatusCode, error: Option<&actix_web::Error>) -> Strin
         .unwrap_or_else(|| status.to_string())
 }
 
-fn html_page(request: &FailedRequest, status: StatusCode, detail: &str) -> HttpResponse {
+fn html_page(
+    request: &FailedRequest,
+    status: StatusCode,
+    detail: &str,
+    app_error: Option<&AppError>,
+) -> HttpResponse {
     let template = match status {
         StatusCode::NOT_FOUND => "errors/404.html",
         StatusCode::INTERNAL_SERVER_ERROR => "errors/500.html",
@@ -160,6 +173,8 @@ fn html_page(request: &FailedRequest, status: StatusCode, detail: &str) -> HttpR
     };
     let mut context = error_context(request, status);
     context.insert("detail", detail);
+    // The 404 page names what was missing when the handler said (otherwise, the path).
+    context.insert("missing", &matches!(app_error, Some(AppError::Missing(_))));
     render(request, status, template, &context)
 }
 

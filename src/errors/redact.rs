@@ -42,6 +42,23 @@ pub fn headers(headers: &HeaderMap) -> Vec<(String, String)> {
     pairs
 }
 
+/// `text` on one line: CR, LF, tab and other control characters written as escapes (`\n`), as
+/// log lines write them, so no value a client sends can start a forged line in a mail.
+pub fn one_line(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| match c {
+            '\n' => "\\n".to_string(),
+            '\r' => "\\r".to_string(),
+            '\t' => "\\t".to_string(),
+            c if c.is_control() => c.escape_unicode().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
 /// Name/value pairs (a form or a query string) with secret fields redacted.
 pub fn pairs(pairs: Vec<(String, String)>) -> Vec<(String, String)> {
     pairs
@@ -97,6 +114,15 @@ mod tests {
         ]);
         assert_eq!(redacted[0].1, "susan");
         assert!(redacted[1..].iter().all(|(_, value)| value == REDACTED));
+    }
+
+    #[test]
+    fn control_characters_cannot_start_a_line() {
+        assert_eq!(
+            one_line("eve\r\nERROR forged\t\u{7}"),
+            "eve\\r\\nERROR forged\\t\\u{7}"
+        );
+        assert_eq!(one_line("plain text"), "plain text");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
 
 use super::panics::PanicReport;
+use super::redact::one_line;
 use super::AppError;
 
 /// One failure, as a developer sees it.
@@ -38,10 +39,10 @@ impl ErrorReport {
         let mut backtrace = String::new();
         let mut place = String::new();
         if let Some(error) = error {
-            chain.push(error.to_string());
+            chain.push(one_line(&error.to_string()));
             let mut source = std::error::Error::source(error);
             while let Some(cause) = source {
-                chain.push(cause.to_string());
+                chain.push(one_line(&cause.to_string()));
                 if let Some(panic) = cause.downcast_ref::<PanicReport>() {
                     backtrace = panic.backtrace.clone();
                     place = panic.location.clone();
@@ -57,7 +58,7 @@ impl ErrorReport {
                 }
             }
         } else {
-            chain.push(fallback.to_string());
+            chain.push(one_line(fallback));
         }
         if place.is_empty() {
             // Without a location, the innermost cause names the kind of failure well enough.

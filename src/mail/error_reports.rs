@@ -27,6 +27,9 @@ use crate::errors::report::ErrorReport;
 use crate::errors::AppError;
 use crate::templates::Templates;
 
+/// How many held-back request ids one mail lists.
+const COUNTED_IDS: usize = 100;
+
 /// Mails waiting to be sent before new reports are dropped (and counted).
 const QUEUE_LENGTH: usize = 32;
 
@@ -37,6 +40,10 @@ struct ErrorMail {
     report: ErrorReport,
     /// Occurrences this mail counts (1, or more for repeats that were held back).
     occurrences: u64,
+    /// Whether this is a summary of held-back repeats rather than the mail of a new occurrence.
+    summary: bool,
+    /// The request ids of the held-back occurrences it counts.
+    counted_ids: Vec<String>,
     /// Other errors held back by the per-minute cap.
     capped: u64,
     /// Reports dropped because the queue was full.
@@ -49,8 +56,22 @@ struct Seen {
     last_sent: Instant,
     /// Occurrences since the last mail that were not mailed.
     suppressed: u64,
+    /// The request ids of those occurrences (the first [`COUNTED_IDS`]), so the mail that
+    /// counts them names them and the lab's log viewer can find it.
+    counted_ids: Vec<String>,
     /// The latest report, for the summary mail.
     latest: ErrorReport,
+}
+
+impl Seen {
+    /// Counts an occurrence that is not mailed now; the next mail about it will.
+    fn hold_back(&mut self, report: ErrorReport) {
+        self.suppressed += 1;
+        if self.counted_ids.len() < COUNTED_IDS && !report.id.is_empty() {
+            self.counted_ids.push(report.id.clone());
+        }
+        self.latest = report;
+    }
 }
 
 struct FloodState {
@@ -131,37 +152,34 @@ impl ErrorReporter {
         let key = report.place.clone();
         if let Some(seen) = state.seen.get_mut(&key) {
             if now.duration_since(seen.last_sent) < self.interval {
-                seen.suppressed += 1;
-                seen.latest = report;
+                seen.hold_back(report);
                 return None;
             }
         }
         if self.cap.check().is_err() {
             match state.seen.get_mut(&key) {
                 // A known error over the cap is counted with its own repeats, for its summary.
-                Some(seen) => {
-                    seen.suppressed += 1;
-                    seen.latest = report;
-                }
+                Some(seen) => seen.hold_back(report),
                 None => state.capped += 1,
             }
             return None;
         }
-        let earlier = state
+        let (earlier, counted_ids) = state
             .seen
             .insert(
                 key,
                 Seen {
                     last_sent: now,
                     suppressed: 0,
+                    counted_ids: Vec::new(),
                     latest: report.clone(),
                 },
             )
-            .map(|seen| seen.suppressed)
-            .unwrap_or(0);
+            .map(|seen| (seen.suppressed, seen.counted_ids))
+            .unwrap_or_default();
         let capped = std::mem::take(&mut state.capped);
         drop(state);
-        Some(self.mail(&report, 1 + earlier, capped))
+        Some(self.mail(&report, 1 + earlier, capped, counted_ids, false))
     }
 
     /// Summary mails for errors that repeated after their last mail and have not recurred
@@ -193,17 +211,27 @@ impl ErrorReporter {
             let capped = std::mem::take(&mut state.capped);
             if let Some(seen) = state.seen.get_mut(&key) {
                 let count = std::mem::take(&mut seen.suppressed);
+                let counted_ids = std::mem::take(&mut seen.counted_ids);
                 seen.last_sent = now;
-                mails.push(self.mail(&seen.latest, count, capped));
+                mails.push(self.mail(&seen.latest, count, capped, counted_ids, true));
             }
         }
         mails
     }
 
-    fn mail(&self, report: &ErrorReport, occurrences: u64, capped: u64) -> ErrorMail {
+    fn mail(
+        &self,
+        report: &ErrorReport,
+        occurrences: u64,
+        capped: u64,
+        counted_ids: Vec<String>,
+        summary: bool,
+    ) -> ErrorMail {
         ErrorMail {
             report: report.clone(),
             occurrences,
+            summary,
+            counted_ids,
             capped,
             dropped: self.dropped.swap(0, Ordering::Relaxed),
             per_minute: self.per_minute,

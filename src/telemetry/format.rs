@@ -62,7 +62,30 @@ where
 }
 
 /// Formats one event as one line.
-pub struct LineFormat(pub LogFormat);
+pub struct LineFormat {
+    format: LogFormat,
+    /// On the console in development: an error's chain follows its line, over several lines,
+    /// as Flask prints a traceback in the terminal. Files always keep one line per event.
+    readable_errors: bool,
+}
+
+impl LineFormat {
+    /// For a log file: one line per event, text or JSON.
+    pub fn file(format: LogFormat) -> Self {
+        LineFormat {
+            format,
+            readable_errors: false,
+        }
+    }
+
+    /// For the console: text, with readable error chains when `readable_errors`.
+    pub fn console(readable_errors: bool) -> Self {
+        LineFormat {
+            format: LogFormat::Text,
+            readable_errors,
+        }
+    }
+}
 
 impl<S, N> FormatEvent<S, N> for LineFormat
 where
@@ -95,10 +118,23 @@ where
             fields,
             request,
         };
-        writer.write_str(&match self.0 {
+        writer.write_str(&match self.format {
             LogFormat::Text => line.text(),
             LogFormat::Json => line.json(),
-        })
+        })?;
+        if self.readable_errors {
+            if let Some((_, Value::String(chain))) = line
+                .fields
+                .values
+                .iter()
+                .find(|(name, _)| *name == "error.chain")
+            {
+                for text in chain.lines() {
+                    writeln!(writer, "    {text}")?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -3,8 +3,8 @@
 //!
 //! Every event becomes one line (`format.rs`), written off the request path by
 //! tracing-appender's writer threads to the console, `LOG_DIR/microblog.log` and, for errors,
-//! `LOG_DIR/errors.log`, both rotated by size like Python's `RotatingFileHandler`
-//! (`rotating_file.rs`).
+//! `LOG_DIR/errors.log` (and, with LOG_SPLIT_LEVELS=1, one file per level), all rotated by size
+//! like Python's `RotatingFileHandler` (`rotating_file.rs`).
 
 mod format;
 mod rotating_file;
@@ -19,14 +19,14 @@ use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
 use tracing::{Level, Span, Subscriber};
 use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
-use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-use crate::config::{LogFormat, LogSettings};
+use crate::config::LogSettings;
 use crate::errors::middleware::RenderedError;
 use crate::web::request::RequestStart;
 use format::{LineFormat, NoSpanFields, RequestFields};
@@ -57,25 +57,12 @@ pub fn init(log: &LogSettings) -> TelemetryGuard {
         .thread_name("log-console")
         .finish(std::io::stdout());
     guards.push(guard);
-    let console = line_layer(LogFormat::Text, console);
-    let (files, problem) = match open_files(log) {
-        Ok((all, errors)) => {
-            let mut file = |rotating: RotatingFile, name: &str| {
-                let (writer, guard) = NonBlockingBuilder::default()
-                    .lossy(false)
-                    .buffered_lines_limit(FILE_QUEUE_LINES)
-                    .thread_name(name)
-                    .finish(rotating);
-                guards.push(guard);
-                line_layer(log.format, writer)
-            };
-            let all = file(all, "log-microblog");
-            // Spans stay visible to this layer, so its lines still find their request id.
-            let errors = file(errors, "log-errors").with_filter(filter_fn(|metadata| {
-                metadata.is_span() || *metadata.level() == Level::ERROR
-            }));
-            (Some(all.and_then(errors)), None)
-        }
+    let console = tracing_subscriber::fmt::layer()
+        .fmt_fields(NoSpanFields)
+        .event_format(LineFormat::console(log.readable_console))
+        .with_writer(console);
+    let (files, problem) = match file_layers(log, &mut guards) {
+        Ok(layers) => (Some(layers), None),
         Err(e) => (
             None,
             Some(format!(
@@ -97,22 +84,48 @@ pub fn init(log: &LogSettings) -> TelemetryGuard {
     TelemetryGuard { _writers: guards }
 }
 
-/// A `fmt` layer that writes our lines to `writer`.
-fn line_layer<S>(format: LogFormat, writer: NonBlocking) -> impl Layer<S>
+/// The layers of the log files: `microblog.log` (every line), `errors.log` (ERROR lines) and,
+/// with LOG_SPLIT_LEVELS=1, `info.log`, `warning.log` and `error.log` (each exactly its level).
+fn file_layers<S>(
+    log: &LogSettings,
+    guards: &mut Vec<WorkerGuard>,
+) -> std::io::Result<Vec<Box<dyn Layer<S> + Send + Sync>>>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    tracing_subscriber::fmt::layer()
-        .fmt_fields(NoSpanFields)
-        .event_format(LineFormat(format))
-        .with_writer(writer)
-}
-
-fn open_files(log: &LogSettings) -> std::io::Result<(RotatingFile, RotatingFile)> {
     std::fs::create_dir_all(&log.dir)?;
-    let open =
-        |name: &str| RotatingFile::open(&log.dir.join(name), log.max_bytes, log.backup_count);
-    Ok((open("microblog.log")?, open("errors.log")?))
+    let mut files = vec![("microblog.log", None), ("errors.log", Some(Level::ERROR))];
+    if log.split_levels {
+        files.extend([
+            ("info.log", Some(Level::INFO)),
+            ("warning.log", Some(Level::WARN)),
+            ("error.log", Some(Level::ERROR)),
+        ]);
+    }
+    let mut layers = Vec::new();
+    for (name, level) in files {
+        let file = RotatingFile::open(&log.dir.join(name), log.max_bytes, log.backup_count)?;
+        let (writer, guard) = NonBlockingBuilder::default()
+            .lossy(false)
+            .buffered_lines_limit(FILE_QUEUE_LINES)
+            .thread_name(&format!("log-{name}"))
+            .finish(file);
+        guards.push(guard);
+        let layer = tracing_subscriber::fmt::layer()
+            .fmt_fields(NoSpanFields)
+            .event_format(LineFormat::file(log.format))
+            .with_writer(writer);
+        layers.push(match level {
+            None => layer.boxed(),
+            // Spans stay visible to the layer, so its lines still find their request id.
+            Some(level) => layer
+                .with_filter(filter_fn(move |metadata| {
+                    metadata.is_span() || *metadata.level() == level
+                }))
+                .boxed(),
+        });
+    }
+    Ok(layers)
 }
 
 /// The root span of every request: tracing-actix-web's fields plus the user id, and one access

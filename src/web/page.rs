@@ -3,7 +3,7 @@
 
 use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
-use actix_web::http::StatusCode;
+use actix_web::http::{header, Method, StatusCode, Uri};
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
@@ -45,11 +45,29 @@ impl Page {
     /// The logged-in user, or a redirect to the login page that comes back here afterwards.
     pub fn require_user(&self) -> Result<&User, AppError> {
         self.user.as_ref().ok_or_else(|| AppError::LoginRequired {
-            next: match self.req.uri().path_and_query() {
+            next: self.page_to_return_to(),
+        })
+    }
+
+    /// Where a login should lead back to: this page, for a GET. A POST cannot be replayed by a
+    /// redirect (it would land on a 405), so it goes back to the page the form was on (the
+    /// Referer, when it is on this site), or home.
+    fn page_to_return_to(&self) -> String {
+        if self.req.method() == Method::GET {
+            return match self.req.uri().path_and_query() {
                 Some(path) => path.as_str().to_string(),
                 None => self.req.path().to_string(),
-            },
-        })
+            };
+        }
+        let host = self.req.connection_info().host().to_string();
+        self.req
+            .headers()
+            .get(header::REFERER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|referer| referer.parse::<Uri>().ok())
+            .filter(|uri| uri.authority().is_some_and(|a| a.as_str() == host))
+            .and_then(|uri| uri.path_and_query().map(|path| path.as_str().to_string()))
+            .unwrap_or_else(|| "/index".to_string())
     }
 
     /// Queues a message for the next page shown to this user.

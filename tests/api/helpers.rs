@@ -22,6 +22,8 @@ static TRACING: LazyLock<Option<telemetry::TelemetryGuard>> = LazyLock::new(|| {
             format: microblog::config::LogFormat::Text,
             max_bytes: 1 << 20,
             backup_count: 1,
+            split_levels: false,
+            readable_console: false,
         })
     })
 });

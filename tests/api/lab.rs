@@ -108,13 +108,19 @@ type Case = (
 const EXPERIMENTS: &[Case] = &[
     ("panic", &[], 500, "An unexpected error has occurred"),
     ("db-error", &[], 500, "An unexpected error has occurred"),
-    ("not-found", &[], 404, "Not Found"),
+    ("not-found", &[], 404, "There is no user number -1."),
     ("file-not-found", &[], 404, "Not Found"),
     (
         "bad-input",
         &[("value", "{\"age\": 300}")],
         400,
         "expected u8",
+    ),
+    (
+        "bad-input",
+        &[("value", "{\"age\": 30}")],
+        200,
+        "That is a valid person: Person { age: 30 }",
     ),
     (
         "template-error",

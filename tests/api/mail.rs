@@ -167,9 +167,10 @@ async fn five_hundred_identical_failures_send_a_handful_of_mails_whose_counts_ad
         .iter()
         .map(|mail| {
             let body = body_of(mail);
-            let count = body
-                .split("This error occurred ")
-                .nth(1)
+            // A mail of a new occurrence, or a summary of held-back ones: each says so first.
+            let count = ["This error occurred ", "Summary: this mail counts "]
+                .iter()
+                .find_map(|opening| body.split(opening).nth(1))
                 .and_then(|rest| rest.split(' ').next())
                 .and_then(|n| n.parse().ok());
             count.unwrap_or_else(|| panic!("no count in {body}"))

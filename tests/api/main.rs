@@ -6,6 +6,7 @@ mod errors;
 mod helpers;
 mod lab;
 mod lab_traces;
+mod learners_path;
 mod logging;
 mod mail;
 mod pages;

@@ -9,6 +9,11 @@ fn start_with(vars: &[(&str, &str)]) -> (bool, String) {
         .env_clear()
         .env("DATABASE_URL", dir.path().join("m.db"))
         .env("LOG_DIR", dir.path().join("logs"))
+        // With a key, a debug build does not keep one in the checkout's .dev-secret-key.
+        .env(
+            "SECRET_KEY",
+            "test-secret-key-that-is-long-enough-0123456789",
+        )
         .current_dir(env!("CARGO_MANIFEST_DIR"));
     for (name, value) in vars {
         command.env(name, value);
@@ -50,4 +55,18 @@ fn an_unusable_database_path_stops_the_start_with_one_line_naming_it() {
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_log_level_that_is_no_level_stops_the_start_with_one_line_listing_the_levels() {
+    // Act
+    let (success, stderr) = start_with(&[("LOG_LEVEL", "loud")]);
+
+    // Assert
+    assert!(!success);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("microblog: LOG_LEVEL=\"loud\" is not valid: expected trace, debug, info, warn (or warning), error (or critical)"),
+        "{stderr}"
+    );
 }

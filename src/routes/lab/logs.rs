@@ -1,5 +1,6 @@
-//! `GET /lab/logs?request_id=…`: what one request left behind — its lines in microblog.log and
-//! the error mail written for it to the outbox — so a learner sees the whole path in the browser.
+//! `GET /lab/logs?request_id=…`: what one request left behind — its lines in microblog.log and in
+//! errors.log, and its error mail in the outbox (or the later mail that counted it) — so a
+//! learner sees the whole path in the browser.
 
 use std::path::Path;
 
@@ -24,12 +25,15 @@ pub struct LogsQuery {
 struct OutboxMail {
     file: String,
     text: String,
+    /// True when the request's error was not mailed on its own but counted in this later mail.
+    counted: bool,
 }
 
 /// What the log folder holds about one request.
 #[derive(Default)]
 struct Findings {
     lines: Vec<String>,
+    error_lines: Vec<String>,
     mails: Vec<OutboxMail>,
 }
 
@@ -58,50 +62,69 @@ pub async fn logs(
     context.insert("title", "Lab: what one request left");
     context.insert("searched", &id);
     context.insert("lines", &findings.lines);
+    context.insert("error_lines", &findings.error_lines);
     context.insert("mails", &findings.mails);
     context.insert("mail", &state.mailer.description);
     context.insert("smtp", &state.settings.mail.server.is_some());
     page.render("lab/logs.html", StatusCode::OK, context)
 }
 
-/// Reads microblog.log (and its backups, oldest first) and the outbox for `id`.
+/// Reads both log files (with their backups) and the outbox for `id`.
 fn find(log_dir: &Path, backups: usize, id: &str) -> Findings {
-    let mut findings = Findings::default();
+    Findings {
+        lines: lines_of(log_dir, "microblog.log", backups, id),
+        error_lines: lines_of(log_dir, "errors.log", backups, id),
+        mails: mails_of(log_dir, id),
+    }
+}
+
+/// The lines of `name` (and its backups, oldest first) that carry `id`, each with its escaped
+/// line breaks shown as breaks, so an error chain reads as it does in a mail.
+fn lines_of(log_dir: &Path, name: &str, backups: usize, id: &str) -> Vec<String> {
     let mut files: Vec<_> = (1..=backups)
         .rev()
-        .map(|n| log_dir.join(format!("microblog.log.{n}")))
+        .map(|n| log_dir.join(format!("{name}.{n}")))
         .collect();
-    files.push(log_dir.join("microblog.log"));
+    files.push(log_dir.join(name));
+    let mut found = Vec::new();
     for file in files {
         if let Ok(bytes) = std::fs::read(&file) {
             let text = String::from_utf8_lossy(&bytes);
-            findings.lines.extend(
+            found.extend(
                 text.lines()
                     .filter(|line| line.contains(id))
-                    .map(str::to_string),
+                    .map(|line| line.replace("\\n", "\n    ")),
             );
         }
     }
-    if let Ok(entries) = std::fs::read_dir(outbox_dir(log_dir)) {
-        for entry in entries.flatten() {
-            let Ok(raw) = std::fs::read(entry.path()) else {
-                continue;
-            };
-            let decoded =
-                quoted_printable::decode(&raw, quoted_printable::ParseMode::Robust).unwrap_or(raw);
-            let text = String::from_utf8_lossy(&decoded).into_owned();
-            // Error mails only, matched by their id line: other mails in the outbox (password
-            // reset links) are nobody else's business.
-            if text
-                .lines()
-                .any(|line| line.trim_end() == format!("Error id: {id}"))
-            {
-                findings.mails.push(OutboxMail {
-                    file: entry.file_name().to_string_lossy().into_owned(),
-                    text,
-                });
-            }
+    found
+}
+
+/// Error mails about `id`: its own (`Error id: …`), or the later one that counted it
+/// (`Counted: …`). Other mails in the outbox (password reset links) are nobody else's business.
+fn mails_of(log_dir: &Path, id: &str) -> Vec<OutboxMail> {
+    let own = format!("Error id: {id}");
+    let counted = format!("Counted: {id}");
+    let mut mails = Vec::new();
+    let Ok(entries) = std::fs::read_dir(outbox_dir(log_dir)) else {
+        return mails;
+    };
+    for entry in entries.flatten() {
+        let Ok(raw) = std::fs::read(entry.path()) else {
+            continue;
+        };
+        let decoded =
+            quoted_printable::decode(&raw, quoted_printable::ParseMode::Robust).unwrap_or(raw);
+        let text = String::from_utf8_lossy(&decoded).into_owned();
+        let is_own = text.lines().any(|line| line.trim_end() == own);
+        let is_counted = text.lines().any(|line| line.trim_end() == counted);
+        if is_own || is_counted {
+            mails.push(OutboxMail {
+                file: entry.file_name().to_string_lossy().into_owned(),
+                text,
+                counted: is_counted,
+            });
         }
     }
-    findings
+    mails
 }

@@ -84,7 +84,7 @@ impl Experiment {
             Experiment::DbError => experiments::db_error(page, state).await,
             Experiment::NotFound => experiments::not_found(state).await,
             Experiment::FileNotFound => experiments::file_not_found().await,
-            Experiment::BadInput => experiments::bad_input(fields),
+            Experiment::BadInput => experiments::bad_input(page, fields),
             Experiment::TemplateError => experiments::template_error(page),
             Experiment::ExternalApi => experiments::external_api(page).await,
             Experiment::Slow => experiments::slow(page).await,
