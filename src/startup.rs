@@ -19,6 +19,7 @@ use crate::db;
 use crate::errors::middleware::{render_error_pages, CatchPanics};
 use crate::errors::panics;
 use crate::mail::error_reports::ErrorReporter;
+use crate::mail::reset_mails::{ResetMailSettings, ResetMails};
 use crate::mail::{MailSetupError, Mailer};
 use crate::routes;
 use crate::telemetry::{request_id_header, set_nodelay, MicroblogRootSpan};
@@ -71,9 +72,19 @@ fn shared_state(
         !settings.debug,
     );
     let secret = settings.secret_key.expose();
+    let reset = Signer::new(secret, "reset");
+    let reset_mails = ResetMails::start(ResetMailSettings {
+        pool: pool.clone(),
+        mailer: mailer.clone(),
+        templates: templates.clone(),
+        signer: reset.clone(),
+        server_url: settings.server_url.clone(),
+        timeout: Duration::from_secs(settings.mail.timeout_seconds),
+    });
     Ok(AppState {
         remember: Signer::new(secret, "remember"),
-        reset: Signer::new(secret, "reset"),
+        reset,
+        reset_mails,
         mailer,
         error_reporter,
         pool,

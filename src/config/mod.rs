@@ -9,7 +9,10 @@ mod secret_key;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use chrono::TimeDelta;
 use secrecy::SecretString;
+
+use crate::models::SessionLimits;
 
 pub use env::ConfigError;
 use env::Env;
@@ -34,6 +37,10 @@ pub struct Settings {
     pub error_lab: bool,
     /// Mark cookies `Secure`: set this when the site is served over HTTPS.
     pub session_cookie_secure: bool,
+    /// A login ends after this many seconds without a request (SESSION_IDLE_SECONDS).
+    pub session_idle_seconds: i64,
+    /// A login ends this many seconds after it began, however busy (SESSION_MAX_SECONDS).
+    pub session_max_seconds: i64,
     /// The site's address as users reach it, for links in mails (never taken from the request's
     /// Host header, which a client can forge to poison reset links).
     pub server_url: String,
@@ -152,9 +159,24 @@ impl Settings {
             admins: env.admins()?,
             error_lab: env.bool("ERROR_LAB", loopback || debug)?,
             session_cookie_secure: env.bool("SESSION_COOKIE_SECURE", false)?,
+            session_idle_seconds: env.ranged(
+                "SESSION_IDLE_SECONDS",
+                7 * 86_400,
+                1,
+                365 * 86_400,
+            )?,
+            session_max_seconds: env.ranged("SESSION_MAX_SECONDS", 30 * 86_400, 1, 365 * 86_400)?,
             server_url: env.server_url(&host)?,
             host,
         })
+    }
+
+    /// How long a login lasts.
+    pub fn session_limits(&self) -> SessionLimits {
+        SessionLimits {
+            idle: TimeDelta::seconds(self.session_idle_seconds),
+            absolute: TimeDelta::seconds(self.session_max_seconds),
+        }
     }
 
     /// The address to bind, as `host:port`.

@@ -1,9 +1,11 @@
 //! Sending mail with lettre: through MAIL_SERVER when it is set, otherwise as `.eml` files in
 //! `LOG_DIR/mail/`, so a newcomer sees every mail with no SMTP server at all.
 //!
-//! Error reports do not call this directly: they go through the queue in `error_reports.rs`.
+//! Nothing calls it on a request path: error reports go through the queue in `error_reports.rs`,
+//! password reset mails through the one in `reset_mails.rs`.
 
 pub mod error_reports;
+pub mod reset_mails;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -3,10 +3,14 @@
 //! `web::display` turns rows into what a page shows.
 
 mod follow;
+mod login_session;
 mod post;
 mod user;
 
 pub use follow::{follow, follower_count, following_count, is_following, unfollow};
+pub use login_session::{
+    create_session, end_all_sessions, end_session, session_user, SessionLimits,
+};
 pub use post::{
     create_post, explore_posts, search_posts, timeline_posts, user_posts, PostWithAuthor,
 };

@@ -101,7 +101,7 @@ pub async fn login(
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     };
-    log_in(&session, user.id)?;
+    log_in(&state, &session, user.id).await?;
     tracing::info!(user_id = user.id, "Logged in");
     let mut response = see_other(safe_redirect_target(query.next.as_deref()));
     if values.remember_me {
@@ -138,8 +138,11 @@ fn render_login(
 
 /// `POST /auth/logout`: a POST with a CSRF token, so that another site cannot log you out.
 #[tracing::instrument(name = "Logout", skip_all)]
-pub async fn logout(session: Session) -> Result<HttpResponse, AppError> {
-    log_out(&session);
+pub async fn logout(
+    state: web::Data<AppState>,
+    session: Session,
+) -> Result<HttpResponse, AppError> {
+    log_out(&state, &session).await?;
     flash(&session, Level::Info, "You have been logged out.");
     let mut response = see_other("/auth/login");
     response

@@ -4,21 +4,25 @@
 use actix_session::{Session, SessionExt};
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::{HttpMessage, HttpRequest};
+use chrono::Utc;
 use tracing_actix_web::RootSpan;
 
 use super::request::RequestScope;
 use super::state::{app_state, AppState};
 use crate::db;
 use crate::errors::AppError;
-use crate::models::User;
+use crate::models::{self, User};
+use crate::tokens::random_hex;
 
-const USER_ID_KEY: &str = "user_id";
-/// Like Flask-Login's: a signed user id that restores the session after the browser closed.
+/// The session's key for the login token (the `sessions` row it names is the login).
+const LOGIN_KEY: &str = "login";
+/// Like Flask-Login's: a signed user id that restores the login after the browser closed.
 pub const REMEMBER_COOKIE: &str = "remember_token";
 const REMEMBER_SECONDS: i64 = 30 * 24 * 3600;
 
-/// The logged-in user, if any. Restores a session from the remember-me cookie, and records
-/// `last_seen` at most once a minute.
+/// The logged-in user, if any: the login named by the session must still exist on the server
+/// and be within its idle and absolute limits. Restores a login from the remember-me cookie,
+/// and records `last_seen` at most once a minute.
 pub async fn current_user(req: &HttpRequest) -> Result<Option<User>, AppError> {
     // Kept in the request's scope, so the database is asked at most once per request.
     let scope = RequestScope::of(req);
@@ -27,29 +31,14 @@ pub async fn current_user(req: &HttpRequest) -> Result<Option<User>, AppError> {
     }
     let state = app_state(req)?;
     let session = req.get_session();
-    let session_user_id: Option<i32> = session.get(USER_ID_KEY).unwrap_or(None);
-    // The remember-me cookie names the user and a fingerprint of their password hash: a new
-    // password makes every old cookie worthless.
-    let remembered = || {
-        let cookie = req.cookie(REMEMBER_COOKIE)?;
-        let payload = state.remember.verify(cookie.value())?;
-        let (id, fingerprint) = payload.split_once('-')?;
-        Some((id.parse::<i32>().ok()?, fingerprint.to_string()))
-    };
-    let (user_id, fingerprint) = match session_user_id {
-        Some(id) => (Some(id), None),
-        None => remembered().map_or((None, None), |(id, print)| (Some(id), Some(print))),
-    };
-
-    let user = match user_id {
+    let token: Option<String> = session.get(LOGIN_KEY).unwrap_or(None);
+    let limits = state.settings.session_limits();
+    let now = Utc::now().naive_utc();
+    let mut user = match token.clone() {
         None => None,
-        Some(id) => {
+        Some(token) => {
             db::run(&state.pool, move |conn| {
-                let mut user = User::find(conn, id)?.filter(|user| {
-                    fingerprint
-                        .as_deref()
-                        .is_none_or(|print| print == user.password_fingerprint())
-                });
+                let mut user = models::session_user(conn, &token, now, limits)?;
                 if let Some(user) = user.as_mut() {
                     user.touch_last_seen(conn)?;
                 }
@@ -58,14 +47,15 @@ pub async fn current_user(req: &HttpRequest) -> Result<Option<User>, AppError> {
             .await?
         }
     };
-
-    match (&user, session_user_id) {
-        (Some(user), None) => log_in(&session, user.id)?,
-        // The account is gone: forget the stale session.
-        (None, Some(_)) => {
-            session.remove(USER_ID_KEY);
+    if user.is_none() {
+        if token.is_some() {
+            // The login was ended (logout, new password, expiry): forget it.
+            session.remove(LOGIN_KEY);
         }
-        _ => {}
+        user = remembered_user(req, state).await?;
+        if let Some(user) = &user {
+            log_in(state, &session, user.id).await?;
+        }
     }
     if let (Some(user), Some(root_span)) = (&user, req.extensions().get::<RootSpan>()) {
         root_span.record("user_id", user.id);
@@ -74,21 +64,56 @@ pub async fn current_user(req: &HttpRequest) -> Result<Option<User>, AppError> {
     Ok(user)
 }
 
-/// Starts a fresh session for `user_id`: the old session's contents (and CSRF token) are
-/// dropped so that a session fixed before login is worthless after it.
-pub fn log_in(session: &Session, user_id: i32) -> Result<(), AppError> {
+/// The user a valid remember-me cookie names. It carries a fingerprint of their password hash:
+/// a new password makes every old cookie worthless.
+async fn remembered_user(req: &HttpRequest, state: &AppState) -> Result<Option<User>, AppError> {
+    let remembered = || {
+        let cookie = req.cookie(REMEMBER_COOKIE)?;
+        let payload = state.remember.verify(cookie.value())?;
+        let (id, fingerprint) = payload.split_once('-')?;
+        Some((id.parse::<i32>().ok()?, fingerprint.to_string()))
+    };
+    let Some((id, fingerprint)) = remembered() else {
+        return Ok(None);
+    };
+    db::run(&state.pool, move |conn| {
+        let mut user =
+            User::find(conn, id)?.filter(|user| user.password_fingerprint() == fingerprint);
+        if let Some(user) = user.as_mut() {
+            user.touch_last_seen(conn)?;
+        }
+        Ok(user)
+    })
+    .await
+}
+
+/// Starts a login for `user_id`: a new `sessions` row, and a fresh session that names it. The
+/// old session's contents (and CSRF token) are dropped, so a session fixed before login is
+/// worthless after it.
+pub async fn log_in(state: &AppState, session: &Session, user_id: i32) -> Result<(), AppError> {
+    let token = random_hex(32);
+    let (now, limits) = (Utc::now().naive_utc(), state.settings.session_limits());
+    let row_token = token.clone();
+    db::run(&state.pool, move |conn| {
+        models::create_session(conn, user_id, &row_token, now, limits)
+    })
+    .await?;
     session.clear();
     session.renew();
-    session.insert(USER_ID_KEY, user_id).map_err(|e| {
+    session.insert(LOGIN_KEY, token).map_err(|e| {
         AppError::unexpected(anyhow::anyhow!("{e}")).context("Failed to store the session")
     })
 }
 
-/// Ends the login: the session is emptied and gets a new key (it lives on only to carry the
-/// "You have been logged out." message).
-pub fn log_out(session: &Session) {
+/// Ends the login on the server (a copy of the cookie is worthless from now on) and empties
+/// the session, which gets a new key (it lives on only to carry "You have been logged out.").
+pub async fn log_out(state: &AppState, session: &Session) -> Result<(), AppError> {
+    if let Ok(Some(token)) = session.get::<String>(LOGIN_KEY) {
+        db::run(&state.pool, move |conn| models::end_session(conn, &token)).await?;
+    }
     session.clear();
     session.renew();
+    Ok(())
 }
 
 /// The remember-me cookie for `user`.

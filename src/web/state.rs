@@ -8,6 +8,7 @@ use crate::config::Settings;
 use crate::db::DbPool;
 use crate::errors::AppError;
 use crate::mail::error_reports::ErrorReporter;
+use crate::mail::reset_mails::ResetMails;
 use crate::mail::Mailer;
 use crate::templates::Templates;
 use crate::tokens::Signer;
@@ -19,9 +20,11 @@ pub struct AppState {
     pub settings: Settings,
     /// Signs remember-me cookies.
     pub remember: Signer,
-    /// Signs password reset links.
+    /// Verifies password reset links (the sender in `reset_mails` signs them).
     pub reset: Signer,
-    /// Sends password reset mails (error mails go through `error_reporter`).
+    /// Queues password reset mails, sent in the background.
+    pub reset_mails: ResetMails,
+    /// Where mails go (for the lab's pages).
     pub mailer: Arc<Mailer>,
     /// Mails unhandled errors to the admins, off the request path.
     pub error_reporter: Arc<ErrorReporter>,

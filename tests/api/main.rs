@@ -13,6 +13,7 @@ mod pages;
 mod process;
 mod safe_by_default;
 mod security;
+mod sessions;
 mod smtp;
 mod startup;
 mod validation;
