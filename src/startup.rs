@@ -27,6 +27,9 @@ use crate::templates::Templates;
 use crate::tokens::{derive_key, Signer};
 use crate::web::csrf::check_csrf;
 use crate::web::forms::form_config;
+use crate::web::head::head_as_get;
+use crate::web::hosts::check_host;
+use crate::web::security_headers::default_headers;
 use crate::web::state::AppState;
 
 /// Largest request body accepted (forms are small; more is answered with 413).
@@ -134,15 +137,20 @@ impl Application {
                     .cookie_same_site(SameSite::Lax)
                     .cookie_secure(secure_cookies)
                     .build();
-            // The last `wrap` is the outermost. Tracing sees everything; error pages see the
-            // session (for the navigation); CSRF is checked before routing, so before any
-            // handler; panics are caught right around the router, so in every handler.
+            // The last `wrap` is the outermost. Tracing sees everything and every response gets
+            // the security headers. Panics, and failures that come without a response (a
+            // session that cannot be saved), become our 500 page outside everything else; error
+            // pages see the session (for the navigation); a foreign Host is refused, and CSRF
+            // checked, before routing, so before any handler.
             App::new()
-                .wrap(CatchPanics)
+                .wrap(from_fn(head_as_get))
                 .wrap(from_fn(check_csrf))
+                .wrap(from_fn(check_host))
                 .wrap(from_fn(render_error_pages))
                 .wrap(sessions)
+                .wrap(CatchPanics)
                 .wrap(from_fn(request_id_header))
+                .wrap(default_headers(secure_cookies))
                 .wrap(TracingLogger::<MicroblogRootSpan>::new())
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(BODY_LIMIT))

@@ -33,8 +33,11 @@ pub struct Settings {
     pub mail: MailSettings,
     /// Addresses that receive error mails.
     pub admins: Vec<String>,
-    /// Whether the /lab pages that trigger errors on purpose are served.
+    /// Whether the /lab pages that trigger errors on purpose are served: by default in debug
+    /// builds (`cargo run`) or with DEBUG=1, never in a release build unless ERROR_LAB=1.
     pub error_lab: bool,
+    /// The Host names served (without port); any other Host gets our 400 page. `*` serves any.
+    pub allowed_hosts: Vec<String>,
     /// Mark cookies `Secure`: set this when the site is served over HTTPS.
     pub session_cookie_secure: bool,
     /// A login ends after this many seconds without a request (SESSION_IDLE_SECONDS).
@@ -157,7 +160,8 @@ impl Settings {
                 error_mails_per_minute: env.ranged("ERROR_MAILS_PER_MINUTE", 10, 1, 10_000)?,
             },
             admins: env.admins()?,
-            error_lab: env.bool("ERROR_LAB", loopback || debug)?,
+            error_lab: env.bool("ERROR_LAB", lab_by_default(cfg!(debug_assertions), debug))?,
+            allowed_hosts: env.allowed_hosts(&host)?,
             session_cookie_secure: env.bool("SESSION_COOKIE_SECURE", false)?,
             session_idle_seconds: env.ranged(
                 "SESSION_IDLE_SECONDS",
@@ -183,6 +187,12 @@ impl Settings {
     pub fn address(&self) -> String {
         format!("{}:{}", self.host, self.port)
     }
+}
+
+/// The lab's default: on for a debug build or DEBUG=1. A release build behind a proxy reaches
+/// the app from a loopback address, so the address cannot tell development from production.
+fn lab_by_default(debug_build: bool, debug: bool) -> bool {
+    debug_build || debug
 }
 
 /// The settings whose reading needs more than a type: each names its variable when refused.
@@ -227,6 +237,33 @@ impl Env<'_> {
         }
     }
 
+    /// ALLOWED_HOSTS: comma-separated names; by default localhost, 127.0.0.1, [::1], HOST and
+    /// SERVER_URL's host.
+    fn allowed_hosts(&self, host: &str) -> Result<Vec<String>, ConfigError> {
+        let server_url = self.server_url(host)?;
+        let server_host = server_url
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split(['/', ':']).next())
+            .unwrap_or("")
+            .to_string();
+        let default = ["localhost", "127.0.0.1", "[::1]", host, &server_host].join(",");
+        let hosts: Vec<String> = self
+            .string("ALLOWED_HOSTS", &default)
+            .split(',')
+            .map(|name| name.trim().to_ascii_lowercase())
+            .filter(|name| !name.is_empty())
+            .collect();
+        match hosts.iter().find(|name| name.contains(['/', ' ', '@'])) {
+            Some(bad) => Err(self.invalid(
+                "ALLOWED_HOSTS",
+                bad,
+                "comma-separated host names without port, such as microblog.example,localhost (or *)",
+            )),
+            None => Ok(hosts),
+        }
+    }
+
     fn admins(&self) -> Result<Vec<String>, ConfigError> {
         let admins: Vec<String> = self
             .string("ADMINS", "admin@example.com")
@@ -262,7 +299,7 @@ mod tests {
         let settings = settings(&[]).expect("defaults are valid");
         assert_eq!(settings.address(), "127.0.0.1:8000");
         assert!(settings.secret_key.generated);
-        assert!(settings.error_lab, "the lab is on for a loopback host");
+        assert!(settings.error_lab, "the lab is on in a debug build");
         assert_eq!(settings.database_url, "microblog.db");
     }
 
@@ -285,13 +322,30 @@ mod tests {
     }
 
     #[test]
-    fn the_lab_is_off_on_a_public_host_unless_debugging() {
-        let key = ("SECRET_KEY", "a-production-key-of-at-least-32-characters");
-        assert!(!settings(&[("HOST", "0.0.0.0"), key]).unwrap().error_lab);
+    fn the_lab_is_on_for_debug_builds_or_debug_and_off_in_release_unless_asked_for() {
+        assert!(lab_by_default(true, false), "cargo run");
+        assert!(lab_by_default(false, true), "DEBUG=1");
         assert!(
-            settings(&[("HOST", "0.0.0.0"), ("DEBUG", "1")])
-                .unwrap()
-                .error_lab
+            !lab_by_default(false, false),
+            "a release build, even behind a proxy"
+        );
+        let key = ("SECRET_KEY", "a-production-key-of-at-least-32-characters");
+        let off = settings(&[("HOST", "0.0.0.0"), key, ("ERROR_LAB", "0")]).unwrap();
+        assert!(!off.error_lab);
+    }
+
+    #[test]
+    fn allowed_hosts_default_to_loopback_names_host_and_the_server_url() {
+        let settings = settings(&[("SERVER_URL", "https://microblog.example/")]).unwrap();
+        assert_eq!(
+            settings.allowed_hosts,
+            [
+                "localhost",
+                "127.0.0.1",
+                "[::1]",
+                "127.0.0.1",
+                "microblog.example"
+            ]
         );
     }
 

@@ -1,8 +1,9 @@
 //! The two layers every request passes through, whatever route it reaches (one of ours, one a
 //! fork adds the way actix's documentation shows, the default service or a static file):
 //!
-//! - [`CatchPanics`], right around the router: a panicking handler becomes our 500 page instead
-//!   of a dropped connection, and the server keeps serving.
+//! - [`CatchPanics`], outside everything but tracing: a panicking handler (or middleware)
+//!   becomes our 500 page instead of a dropped connection, and the server keeps serving; so
+//!   does a failure that comes with no response at all (a session too large to save).
 //! - [`render_error_pages`]: every error response (a handler's `AppError`, or actix's own 404,
 //!   405, 413, 400…) gets our page or problem document, and is logged once.
 
@@ -27,6 +28,7 @@ use super::redact;
 use super::AppError;
 use crate::web::login::current_user;
 use crate::web::request::{RequestScope, RequestStart};
+use crate::web::security_headers::security_headers;
 
 /// Middleware: answers every error response with our page or problem document.
 pub async fn render_error_pages(
@@ -75,13 +77,14 @@ fn needs_our_page(response: &ServiceResponse<BoxBody>) -> bool {
     is_error && (response.response().error().is_some() || empty)
 }
 
-/// Middleware, registered innermost so that it wraps the router itself: a panic in any handler
-/// becomes our 500 page.
+/// Middleware, registered outside the session middleware and everything it wraps: a panic in
+/// any handler or middleware becomes our 500 page, and so does an error that reaches it without
+/// a response (actix-session's, when a session cannot be saved).
 ///
 /// actix drops a panicking request, and its router needs to own the request alone while it
 /// routes, so no clone of the request can be kept across the call. What the page needs is kept
-/// instead ([`FailedRequest`]: a few cheap clones and the request's shared scope), and the page
-/// travels out as a [`RenderedError`], which every outer layer passes on as it is.
+/// instead ([`FailedRequest`]: a few cheap clones and the request's shared scope and session),
+/// and the page travels out as a [`RenderedError`], which the outer layers pass on as it is.
 pub struct CatchPanics;
 
 impl<S, B> Transform<S, ServiceRequest> for CatchPanics
@@ -135,7 +138,13 @@ where
             let outcome =
                 std::future::poll_fn(|cx| while_handling_request(|| handled.as_mut().poll(cx)))
                     .await;
-            outcome.unwrap_or_else(|panic| Err(panic_page(&failed, panic)))
+            match outcome {
+                Err(panic) => Err(panic_page(&failed, panic)),
+                Ok(Err(error)) if error.as_error::<RenderedError>().is_none() => {
+                    Err(failure_page(&failed, error))
+                }
+                Ok(result) => result,
+            }
         })
     }
 }
@@ -145,6 +154,13 @@ fn panic_page(failed: &FailedRequest, panic: Box<dyn std::any::Any + Send>) -> a
     let error = into_app_error(panic);
     let status = StatusCode::INTERNAL_SERVER_ERROR;
     let page = error_response(failed, status, None, Some(&error), &HeaderMap::new());
+    RenderedError::new(page, failed).into()
+}
+
+/// Our 500 page for an error that came without a response, logged and mailed once.
+fn failure_page(failed: &FailedRequest, error: actix_web::Error) -> actix_web::Error {
+    let status = StatusCode::INTERNAL_SERVER_ERROR;
+    let page = error_response(failed, status, Some(&error), None, &HeaderMap::new());
     RenderedError::new(page, failed).into()
 }
 
@@ -171,9 +187,16 @@ impl RenderedError {
             .iter()
             .map(|(name, value)| (name.clone(), value.clone()))
             .collect();
-        // The outer layer that adds X-Request-Id only sees successful calls.
+        // The outer layers that add X-Request-Id and the security headers only see
+        // responses, not errors.
         if let Ok(id) = HeaderValue::from_str(request_id) {
             headers.push((HeaderName::from_static("x-request-id"), id));
+        }
+        for (name, value) in security_headers(failed.https()) {
+            headers.push((
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            ));
         }
         let body = page.into_body().try_into_bytes().unwrap_or_default();
         RenderedError {

@@ -58,6 +58,12 @@ impl FailedRequest {
         self.state.as_ref().map(|state| state.get_ref())
     }
 
+    /// Whether the site is served over HTTPS (SESSION_COOKIE_SECURE=1), for HSTS.
+    pub fn https(&self) -> bool {
+        self.state()
+            .is_some_and(|state| state.settings.session_cookie_secure)
+    }
+
     fn path(&self) -> &str {
         self.uri.path()
     }

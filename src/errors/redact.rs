@@ -6,21 +6,31 @@ use actix_web::http::header::HeaderMap;
 /// What replaces a secret value.
 pub const REDACTED: &str = "[redacted]";
 
-/// Header names whose values are credentials.
-const SECRET_HEADERS: [&str; 5] = [
-    "cookie",
-    "set-cookie",
-    "authorization",
-    "proxy-authorization",
-    "x-csrf-token",
+/// Name fragments that mark a header, query parameter, form field or JSON member as secret,
+/// compared without regard to case: Django's list (`API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE`)
+/// plus cookies and sessions, CSRF tokens, one-time codes, PINs and cards. Wide on purpose: a
+/// field called `author` is redacted too, and nothing secret gets through as `passwd` or `pwd`.
+pub const SECRET_NAME_PARTS: [&str; 14] = [
+    "API",
+    "AUTH",
+    "TOKEN",
+    "KEY",
+    "SECRET",
+    "PASS",
+    "SIGNATURE",
+    "COOKIE",
+    "SESSION",
+    "CSRF",
+    "OTP",
+    "PWD",
+    "PIN",
+    "CARD",
 ];
 
-/// Whether a form or query field with this name holds a secret.
+/// Whether a header, parameter, field or member with this name holds a secret.
 pub fn is_secret_field(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    ["password", "token", "secret", "csrf", "key"]
-        .iter()
-        .any(|secret| name.contains(secret))
+    let name = name.to_ascii_uppercase();
+    SECRET_NAME_PARTS.iter().any(|part| name.contains(part))
 }
 
 /// The headers as (name, value) pairs, credentials redacted.
@@ -28,8 +38,7 @@ pub fn headers(headers: &HeaderMap) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> = headers
         .iter()
         .map(|(name, value)| {
-            let shown = if SECRET_HEADERS.contains(&name.as_str()) || is_secret_field(name.as_str())
-            {
+            let shown = if is_secret_field(name.as_str()) {
                 REDACTED.to_string()
             } else {
                 // A Referer (or Origin) can carry a reset link's token.
@@ -114,6 +123,56 @@ mod tests {
         ]);
         assert_eq!(redacted[0].1, "susan");
         assert!(redacted[1..].iter().all(|(_, value)| value == REDACTED));
+    }
+
+    #[test]
+    fn the_pattern_list_redacts_every_common_secret_name_and_keeps_the_rest() {
+        let secret = [
+            "password",
+            "password2",
+            "passwd",
+            "pwd",
+            "csrf_token",
+            "otp",
+            "otp_code",
+            "pin",
+            "credit_card",
+            "card_number",
+            "api_key",
+            "X-Api-Key",
+            "authorization",
+            "proxy-authorization",
+            "X-Auth-Session",
+            "cookie",
+            "set-cookie",
+            "x-csrf-token",
+            "signature",
+            "client_secret",
+            "refresh_token",
+            "sessionid",
+        ];
+        let kept = [
+            "username",
+            "email",
+            "about_me",
+            "post",
+            "q",
+            "page",
+            "next",
+            "remember_me",
+            "user-agent",
+            "accept",
+            "content-type",
+            "referer",
+            "value",
+            "note",
+        ];
+        for name in secret {
+            assert!(is_secret_field(name), "{name} must be redacted");
+        }
+        for name in kept {
+            assert!(!is_secret_field(name), "{name} must be kept");
+        }
     }
 
     #[test]

@@ -185,7 +185,8 @@ async fn change_follow(
     })
     .await?;
     let Some(user) = outcome else {
-        page.flash(Level::Error, format!("User {username} not found."));
+        // Never the path's text: it is whatever the client sent.
+        page.flash(Level::Error, "That user does not exist.");
         return Ok(see_other("/index"));
     };
     let profile = format!("/user/{}", user.username);

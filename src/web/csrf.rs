@@ -5,7 +5,8 @@
 //! the form's hidden `csrf_token` field or in an `X-CSRF-Token` header; otherwise the request is
 //! refused with 403 before routing, extractors or handlers see it. A handler needs nothing
 //! special: `web::Form<T>`, `web::Json<T>`, or no body at all are all protected the same way.
-//! The middleware also keeps the posted form fields (secrets redacted) for error reports.
+//! The middleware also keeps the posted fields, of a form or a JSON object (secrets redacted), for
+//! error reports.
 //!
 //! Written by hand because it is a few lines on top of actix-session, while the available crates
 //! (actix-csrf) are unmaintained and use a different, cookie-only pattern.
@@ -53,11 +54,7 @@ pub async fn check_csrf(
         Ok(body) => body,
         Err(error) => return Ok(req.error_response(error)),
     };
-    let fields: Vec<(String, String)> = if is_form(&req) {
-        serde_urlencoded::from_bytes(&body).unwrap_or_default()
-    } else {
-        Vec::new()
-    };
+    let fields = posted_fields(&req, &body);
     let submitted = req
         .headers()
         .get(HEADER)
@@ -103,9 +100,27 @@ fn is_exempt(req: &ServiceRequest) -> bool {
     bearer && !req.headers().contains_key(header::COOKIE)
 }
 
-fn is_form(req: &ServiceRequest) -> bool {
-    req.headers()
+/// The fields of a form body, or the top-level members of a JSON object body (for error
+/// reports, redacted by the caller; anything else shows no fields).
+fn posted_fields(req: &ServiceRequest, body: &[u8]) -> Vec<(String, String)> {
+    let content_type = req
+        .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"))
+        .unwrap_or("");
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        return serde_urlencoded::from_bytes(body).unwrap_or_default();
+    }
+    if content_type.starts_with("application/json") {
+        if let Ok(serde_json::Value::Object(members)) = serde_json::from_slice(body) {
+            return members
+                .into_iter()
+                .map(|(name, value)| match value {
+                    serde_json::Value::String(text) => (name, text),
+                    other => (name, other.to_string()),
+                })
+                .collect();
+        }
+    }
+    Vec::new()
 }

@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 const SESSION_KEY: &str = "_flashes";
 const MAX_QUEUED: usize = 4;
 const MAX_CHARS: usize = 160;
+/// The most the queued messages may take in the session, encoded: the session lives in a
+/// cookie of at most 4 KiB, and a control character takes six bytes in JSON (`\u0001`).
+const MAX_ENCODED_BYTES: usize = 1024;
 
 /// How a message is styled.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -41,10 +44,21 @@ pub fn flash(session: &Session, level: Level, text: impl Into<String>) {
         queued.remove(0);
     }
     queued.push(Flash { level, text });
+    while queued.len() > 1 && encoded_size(&queued) > MAX_ENCODED_BYTES {
+        queued.remove(0);
+    }
+    if encoded_size(&queued) > MAX_ENCODED_BYTES {
+        tracing::warn!("A flash message was too large to keep");
+        return;
+    }
     // A message that cannot be stored is not worth failing the request for.
     if let Err(error) = session.insert(SESSION_KEY, queued) {
         tracing::warn!(%error, "A flash message could not be stored");
     }
+}
+
+fn encoded_size(queued: &[Flash]) -> usize {
+    serde_json::to_string(queued).map_or(usize::MAX, |json| json.len())
 }
 
 /// Removes and returns the queued messages, to show them.

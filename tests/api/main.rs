@@ -3,6 +3,7 @@
 mod architecture;
 mod auth;
 mod errors;
+mod hardening;
 mod helpers;
 mod lab;
 mod lab_traces;
