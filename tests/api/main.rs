@@ -2,6 +2,7 @@
 
 mod architecture;
 mod auth;
+mod browser;
 mod errors;
 mod hardening;
 mod helpers;
