@@ -160,7 +160,8 @@ impl RealBrowser {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         self.client
-            .wait_for_find(Locator::Css("body"))
+            .wait()
+            .for_element(Locator::Css("body"))
             .await
             .expect("the next page");
     }
