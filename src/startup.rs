@@ -21,6 +21,7 @@ use crate::errors::panics;
 use crate::mail::error_reports::ErrorReporter;
 use crate::mail::reset_mails::{ResetMailSettings, ResetMails};
 use crate::mail::{MailSetupError, Mailer};
+use crate::password::Hashers;
 use crate::routes;
 use crate::telemetry::{request_id_header, set_nodelay, MicroblogRootSpan};
 use crate::templates::Templates;
@@ -29,6 +30,7 @@ use crate::web::csrf::check_csrf;
 use crate::web::forms::form_config;
 use crate::web::head::head_as_get;
 use crate::web::hosts::check_host;
+use crate::web::rate_limits::RateLimits;
 use crate::web::security_headers::default_headers;
 use crate::web::state::AppState;
 
@@ -88,6 +90,8 @@ fn shared_state(
         remember: Signer::new(secret, "remember"),
         reset,
         reset_mails,
+        hashers: Hashers::start(),
+        rate_limits: RateLimits::start(&settings.rate_limits),
         mailer,
         error_reporter,
         pool,

@@ -36,6 +36,9 @@ pub struct Settings {
     /// Whether the /lab pages that trigger errors on purpose are served: by default in debug
     /// builds (`cargo run`) or with DEBUG=1, never in a release build unless ERROR_LAB=1.
     pub error_lab: bool,
+    pub rate_limits: RateLimitSettings,
+    /// Proxies whose X-Forwarded-For is believed for the client's address.
+    pub trusted_proxies: Vec<IpAddr>,
     /// The Host names served (without port); any other Host gets our 400 page. `*` serves any.
     pub allowed_hosts: Vec<String>,
     /// Mark cookies `Secure`: set this when the site is served over HTTPS.
@@ -47,6 +50,19 @@ pub struct Settings {
     /// The site's address as users reach it, for links in mails (never taken from the request's
     /// Host header, which a client can forge to poison reset links).
     pub server_url: String,
+}
+
+/// The rate limits (see `web/rate_limits.rs`); counts per minute for logins, per hour for the
+/// rest.
+#[derive(Debug, Clone)]
+pub struct RateLimitSettings {
+    /// RATE_LIMITS=0 turns every limit off (benchmarks, tests of bulk traffic).
+    pub enabled: bool,
+    pub login_per_client: u32,
+    pub login_per_account: u32,
+    pub register_per_client: u32,
+    pub reset_per_client: u32,
+    pub reset_per_email: u32,
 }
 
 /// Where and how logs are written.
@@ -162,6 +178,20 @@ impl Settings {
             admins: env.admins()?,
             error_lab: env.bool("ERROR_LAB", lab_by_default(cfg!(debug_assertions), debug))?,
             allowed_hosts: env.allowed_hosts(&host)?,
+            rate_limits: RateLimitSettings {
+                enabled: env.bool("RATE_LIMITS", true)?,
+                login_per_client: env.ranged("RATE_LIMIT_LOGIN_PER_CLIENT", 20, 1, 100_000)?,
+                login_per_account: env.ranged("RATE_LIMIT_LOGIN_PER_ACCOUNT", 10, 1, 100_000)?,
+                register_per_client: env.ranged(
+                    "RATE_LIMIT_REGISTER_PER_CLIENT",
+                    10,
+                    1,
+                    100_000,
+                )?,
+                reset_per_client: env.ranged("RATE_LIMIT_RESET_PER_CLIENT", 10, 1, 100_000)?,
+                reset_per_email: env.ranged("RATE_LIMIT_RESET_PER_EMAIL", 3, 1, 100_000)?,
+            },
+            trusted_proxies: env.trusted_proxies()?,
             session_cookie_secure: env.bool("SESSION_COOKIE_SECURE", false)?,
             session_idle_seconds: env.ranged(
                 "SESSION_IDLE_SECONDS",
@@ -262,6 +292,24 @@ impl Env<'_> {
             )),
             None => Ok(hosts),
         }
+    }
+
+    /// TRUSTED_PROXIES: comma-separated IP addresses.
+    fn trusted_proxies(&self) -> Result<Vec<IpAddr>, ConfigError> {
+        self.string("TRUSTED_PROXIES", "")
+            .split(',')
+            .map(str::trim)
+            .filter(|address| !address.is_empty())
+            .map(|address| {
+                address.parse().map_err(|_| {
+                    self.invalid(
+                        "TRUSTED_PROXIES",
+                        address,
+                        "comma-separated IP addresses such as 127.0.0.1,::1",
+                    )
+                })
+            })
+            .collect()
     }
 
     fn admins(&self) -> Result<Vec<String>, ConfigError> {

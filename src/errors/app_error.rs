@@ -36,6 +36,13 @@ pub enum AppError {
     /// A unique index refused the write: the user can fix this by choosing another value.
     #[error("That {0} is already taken.")]
     Taken(UniqueField),
+    /// A rate limit refused the request; `retry_after` says in how many seconds to try again.
+    #[error("Too many requests. Please slow down and try again in a moment.")]
+    TooManyRequests { retry_after: u64 },
+    /// Too much of one costly kind of work at once (password hashing): try again in a moment.
+    /// The text is for the log; the user reads the variant's message.
+    #[error("The service is busy. Please try again in a moment.")]
+    Overloaded(&'static str),
     /// The database (or another dependency) cannot answer right now; trying again may work.
     #[error("The service is busy or temporarily unavailable. Please try again in a moment.")]
     Unavailable(#[source] anyhow::Error),
@@ -127,7 +134,8 @@ impl ResponseError for AppError {
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Taken(_) => StatusCode::CONFLICT,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable(_) | AppError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -142,6 +150,16 @@ impl ResponseError for AppError {
                     .insert_header(("Location", format!("/auth/login?{query}")))
                     .finish()
             }
+            // How long a client should wait before trying again, in seconds.
+            AppError::Overloaded(_) => HttpResponse::ServiceUnavailable()
+                .insert_header((actix_web::http::header::RETRY_AFTER, "1"))
+                .finish(),
+            AppError::TooManyRequests { retry_after } => HttpResponse::TooManyRequests()
+                .insert_header((
+                    actix_web::http::header::RETRY_AFTER,
+                    retry_after.to_string(),
+                ))
+                .finish(),
             _ => HttpResponse::new(self.status_code()),
         }
     }

@@ -17,6 +17,7 @@ use super::problem::{problem_document, user_message, wants_json};
 use super::redact;
 use super::report::ErrorReport;
 use super::AppError;
+use crate::web::client::client_ip;
 use crate::web::page::base_context;
 use crate::web::request::{request_id, RequestScope, RequestStart};
 use crate::web::state::AppState;
@@ -41,14 +42,20 @@ impl FailedRequest {
     /// What is known of `req` now.
     pub fn of(req: &HttpRequest) -> Self {
         let started = req.extensions().get::<RequestStart>().copied();
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let trusted = state
+            .as_ref()
+            .map(|state| state.settings.trusted_proxies.as_slice())
+            .unwrap_or_default();
+        let client = client_ip(req, trusted);
         FailedRequest {
             id: request_id(req),
             method: req.method().clone(),
             uri: req.uri().clone(),
             headers: req.headers().clone(),
-            client: req.peer_addr().map(|address| address.ip()),
+            client,
             started,
-            state: req.app_data::<web::Data<AppState>>().cloned(),
+            state,
             session: req.get_session(),
             scope: RequestScope::of(req),
         }
@@ -81,7 +88,6 @@ impl FailedRequest {
             .user()
             .map(|user| format!("{} (id {})", redact::one_line(&user.username), user.id))
             .unwrap_or_else(|| "anonymous".to_string());
-        // The socket's address: X-Forwarded-For is whatever the client wants it to be.
         report.client = self
             .client
             .map(|ip| ip.to_string())
@@ -140,6 +146,20 @@ fn log_error(
 ) {
     let path = redact::url_text(request.path());
     let path = path.as_str();
+    if let Some(AppError::TooManyRequests { .. }) = app_error {
+        // The limit logs one WARN line per burst; a line per refusal would let a flood fill
+        // the log.
+        return;
+    }
+    if let Some(AppError::Overloaded(what)) = app_error {
+        tracing::warn!(
+            status = status.as_u16(),
+            path,
+            reason = what,
+            "Request refused: overloaded"
+        );
+        return;
+    }
     if status.is_server_error() {
         // `{:?}` of an AppError prints the whole "Caused by:" chain.
         let chain = match (app_error, error) {

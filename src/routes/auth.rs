@@ -9,7 +9,7 @@ use tera::Context;
 use crate::db;
 use crate::errors::{AppError, UniqueField};
 use crate::models::{NewUser, User};
-use crate::password::{hash_password_off_thread, verify_password};
+use crate::web::client::client_ip;
 use crate::web::flash::{flash, Level};
 use crate::web::forms::{FormErrors, LoginForm, RegistrationForm};
 use crate::web::login::{forget_cookie, log_in, log_out, remember_cookie};
@@ -78,16 +78,18 @@ pub async fn login(
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
+    let client = client_ip(page.request(), &state.settings.trusted_proxies);
+    state.rate_limits.login(client, values.username)?;
     let username = values.username.to_string();
-    let password = form.password;
-    let user = db::run(&state.pool, move |conn| {
-        let user = User::find_by_username(conn, &username)?;
-        let stored_hash = user.as_ref().map(|user| user.password_hash.as_str());
-        Ok(verify_password(stored_hash, &password)
-            .then_some(user)
-            .flatten())
+    let found = db::run(&state.pool, move |conn| {
+        User::find_by_username(conn, &username)
     })
     .await?;
+    // The hash is checked after the connection went back to the pool: a flood of logins must
+    // not hold the database's connections for the length of a hash.
+    let stored_hash = found.as_ref().map(|user| user.password_hash.clone());
+    let matches = state.hashers.verify(stored_hash, form.password).await?;
+    let user = found.filter(|_| matches);
 
     let Some(user) = user else {
         tracing::info!("Login refused: invalid username or password");
@@ -179,6 +181,8 @@ pub async fn register(
     page: Page,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
+    let client = client_ip(page.request(), &state.settings.trusted_proxies);
+    state.rate_limits.register(client)?;
     let mut form = form.into_inner();
     let mut errors = form.check();
     if errors.is_empty() {
@@ -198,7 +202,7 @@ pub async fn register(
         return render_register(&page, &values, &errors);
     }
 
-    let password_hash = hash_password_off_thread(password).await?;
+    let password_hash = state.hashers.hash(password).await?;
     let (username, email) = (username.clone(), email.clone());
     let inserted = db::run(&state.pool, move |conn| {
         conn.immediate_transaction(|conn| {

@@ -10,7 +10,7 @@ use crate::db;
 use crate::errors::AppError;
 use crate::mail::reset_mails::read_reset_token;
 use crate::models::{self, User};
-use crate::password::hash_password_off_thread;
+use crate::web::client::client_ip;
 use crate::web::flash::Level;
 use crate::web::forms::{FormErrors, ResetPasswordForm, ResetPasswordRequestForm};
 use crate::web::page::Page;
@@ -42,6 +42,8 @@ pub async fn request(
     if !errors.is_empty() {
         return render_request(&page, &form, &errors, StatusCode::UNPROCESSABLE_ENTITY);
     }
+    let client = client_ip(page.request(), &state.settings.trusted_proxies);
+    state.rate_limits.reset(client, &form.email)?;
     state.reset_mails.request(form.email);
     page.flash(
         Level::Info,
@@ -102,7 +104,7 @@ pub async fn reset(
         return render_reset(&page, &token, &errors, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let password = form.password;
-    let hash = hash_password_off_thread(password).await?;
+    let hash = state.hashers.hash(password).await?;
     let user_id = user.id;
     // A new password ends every login made with the old one.
     db::run(&state.pool, move |conn| {

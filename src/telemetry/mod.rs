@@ -28,7 +28,9 @@ use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::config::LogSettings;
 use crate::errors::middleware::RenderedError;
+use crate::web::client::client_ip;
 use crate::web::request::RequestStart;
+use crate::web::state::AppState;
 use format::{LineFormat, NoSpanFields, RequestFields};
 use rotating_file::RotatingFile;
 
@@ -149,8 +151,12 @@ impl RootSpanBuilder for MicroblogRootSpan {
                 let route = request
                     .match_pattern()
                     .unwrap_or_else(|| "(none)".to_string());
-                // The socket's address: X-Forwarded-For is whatever the client wants it to be.
-                let client = request.peer_addr().map(|a| a.ip().to_string());
+                // X-Forwarded-For only from TRUSTED_PROXIES: a client writes whatever it likes.
+                let trusted = request
+                    .app_data::<actix_web::web::Data<AppState>>()
+                    .map(|state| state.settings.trusted_proxies.clone())
+                    .unwrap_or_default();
+                let client = client_ip(request, &trusted).map(|ip| ip.to_string());
                 let access = AccessLine {
                     method: request.method().as_str(),
                     route: &route,

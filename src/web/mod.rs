@@ -2,6 +2,7 @@
 //! `Page` extractor, login and sessions, CSRF protection, flash messages, forms, pagination and
 //! the way values are shown.
 
+pub mod client;
 pub mod csrf;
 pub mod display;
 pub mod flash;
@@ -11,6 +12,7 @@ pub mod hosts;
 pub mod login;
 pub mod page;
 pub mod pagination;
+pub mod rate_limits;
 pub mod redirect;
 pub mod request;
 pub mod security_headers;

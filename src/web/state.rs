@@ -4,12 +4,14 @@ use std::sync::Arc;
 
 use actix_web::{web, HttpRequest};
 
+use super::rate_limits::RateLimits;
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::errors::AppError;
 use crate::mail::error_reports::ErrorReporter;
 use crate::mail::reset_mails::ResetMails;
 use crate::mail::Mailer;
+use crate::password::Hashers;
 use crate::templates::Templates;
 use crate::tokens::Signer;
 
@@ -26,6 +28,10 @@ pub struct AppState {
     pub reset_mails: ResetMails,
     /// Where mails go (for the lab's pages).
     pub mailer: Arc<Mailer>,
+    /// The rate limits.
+    pub rate_limits: Arc<RateLimits>,
+    /// The password hashing threads and their bounded queue.
+    pub hashers: Hashers,
     /// Mails unhandled errors to the admins, off the request path.
     pub error_reporter: Arc<ErrorReporter>,
 }

@@ -64,7 +64,12 @@ async fn each_experiment_leaves_its_documented_log_line() {
             line.contains("user_id=1"),
             "{name}: the user is on the line"
         );
-        let errors = app.read("errors.log");
+        // Each file has its own writer thread: wait for errors.log when the line belongs there.
+        let errors = if in_errors_log {
+            app.wait_for("errors.log", |t| t.contains(&id)).await
+        } else {
+            app.read("errors.log")
+        };
         assert_eq!(errors.contains(&id), in_errors_log, "{name} in errors.log");
     }
 }
@@ -96,7 +101,7 @@ async fn log_levels_reach_the_files_their_level_allows() {
         3,
         "INFO, WARN and ERROR at LOG_LEVEL=info: {ours:?}"
     );
-    let errors = app.read("errors.log");
+    let errors = app.wait_for("errors.log", |t| t.contains(&id)).await;
     assert_eq!(
         errors.lines().filter(|l| l.contains(&id)).count(),
         1,

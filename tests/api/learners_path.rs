@@ -176,14 +176,14 @@ async fn split_level_files_each_hold_exactly_their_level() {
     assert!(only(&warning_log, "WARN"), "{warning_log}");
     assert!(only(&info_log, "INFO"), "{info_log}");
     assert!(info_log.contains("An INFO line") && !info_log.contains("A WARN line"));
-    assert!(
-        app.read("microblog.log").contains("A WARN line"),
-        "microblog.log stays"
-    );
-    assert!(
-        app.read("errors.log").contains("An ERROR line"),
-        "errors.log stays"
-    );
+    let all = app
+        .wait_for("microblog.log", |t| t.contains("A WARN line"))
+        .await;
+    assert!(all.contains("A WARN line"), "microblog.log stays");
+    let errors = app
+        .wait_for("errors.log", |t| t.contains("An ERROR line"))
+        .await;
+    assert!(errors.contains("An ERROR line"), "errors.log stays");
 }
 
 #[tokio::test]

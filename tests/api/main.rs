@@ -13,6 +13,7 @@ mod logging;
 mod mail;
 mod pages;
 mod process;
+mod rate_limits;
 mod safe_by_default;
 mod security;
 mod sessions;

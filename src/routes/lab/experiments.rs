@@ -16,6 +16,7 @@ use crate::errors::background::spawn_task;
 use crate::errors::{AppError, ResultExt};
 use crate::mail::Mailer;
 use crate::models::{self, NewUser, User};
+use crate::web::client::client_ip;
 use crate::web::page::Page;
 use crate::web::state::AppState;
 
@@ -300,5 +301,17 @@ pub(super) fn log_levels(page: &Page, state: &AppState) -> Result<HttpResponse, 
         "log-levels",
         "Five lines were logged, one at each level.",
         Some(context),
+    )
+}
+
+/// A rate limit small enough to reach by hand: three presses a minute per client.
+pub(super) fn rate_limit(page: &Page, state: &AppState) -> Result<HttpResponse, AppError> {
+    let client = client_ip(page.request(), &state.settings.trusted_proxies);
+    state.rate_limits.lab(client)?;
+    result(
+        page,
+        "rate-limit",
+        "Allowed: this limit takes three presses a minute from one address. Press again.",
+        None,
     )
 }

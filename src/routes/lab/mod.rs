@@ -39,11 +39,12 @@ pub enum Experiment {
     LogLevels,
     Forbidden,
     TooLarge,
+    RateLimit,
 }
 
 impl Experiment {
     /// Every experiment, in the order the lab shows them.
-    pub const ALL: [Experiment; 13] = [
+    pub const ALL: [Experiment; 14] = [
         Experiment::Panic,
         Experiment::DbError,
         Experiment::NotFound,
@@ -57,6 +58,7 @@ impl Experiment {
         Experiment::LogLevels,
         Experiment::Forbidden,
         Experiment::TooLarge,
+        Experiment::RateLimit,
     ];
 
     /// The name in URLs and templates, as serde writes it (`db-error`).
@@ -92,6 +94,7 @@ impl Experiment {
             Experiment::MailDown => experiments::mail_down(page, state).await,
             Experiment::LogLevels => experiments::log_levels(page, state),
             Experiment::Forbidden => Err(AppError::Forbidden),
+            Experiment::RateLimit => experiments::rate_limit(page, state),
             Experiment::TooLarge => {
                 experiments::result(page, "too-large", "The body fitted under the limit.", None)
             }

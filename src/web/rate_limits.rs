@@ -1,0 +1,180 @@
+//! Rate limits on what a stranger can make the site spend: password checks (login per client
+//! address and per account), registrations per client, and reset mails per client and per
+//! address. governor counts (GCRA: a burst, then a steady rate); a limited request gets our 429
+//! page with `Retry-After`, and one WARN line is written per limited burst, not per request.
+//!
+//! Limits are per process: two instances each allow the full rate.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+
+use crate::config::RateLimitSettings;
+use crate::errors::AppError;
+
+/// One limit, one state per key.
+pub struct Limit<K: Hash + Eq + Clone> {
+    /// What is limited, for the log line.
+    name: &'static str,
+    period: Duration,
+    limiter: DefaultKeyedRateLimiter<K>,
+    /// When each limited key was last warned about, so a burst gives one line.
+    warned: Mutex<HashMap<K, Instant>>,
+}
+
+impl<K: Hash + Eq + Clone + std::fmt::Debug> Limit<K> {
+    /// At most `count` per `period`: that many at once, then one every `period / count`.
+    fn new(name: &'static str, count: u32, period: Duration) -> Self {
+        let count = NonZeroU32::new(count).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::with_period(period / count.get())
+            .unwrap_or_else(|| Quota::per_second(count))
+            .allow_burst(count);
+        Limit {
+            name,
+            period,
+            limiter: DefaultKeyedRateLimiter::keyed(quota),
+            warned: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one request for `key`; past the limit, a 429 saying when to come back.
+    pub fn check(&self, key: &K) -> Result<(), AppError> {
+        let Err(not_until) = self.limiter.check_key(key) else {
+            return Ok(());
+        };
+        let retry_after = not_until
+            .wait_time_from(DefaultClock::default().now())
+            .as_secs()
+            .max(1);
+        let mut warned = self
+            .warned
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = Instant::now();
+        let new_burst = warned
+            .get(key)
+            .is_none_or(|last| now.duration_since(*last) >= self.period);
+        if new_burst {
+            warned.insert(key.clone(), now);
+            tracing::warn!(limit = self.name, key = ?key, retry_after, "Rate limit reached; further refusals in this burst are not logged");
+        }
+        Err(AppError::TooManyRequests { retry_after })
+    }
+
+    /// Forgets keys whose limit has fully recovered, so the maps cannot grow without end.
+    fn forget_idle(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+        let now = Instant::now();
+        self.warned
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .retain(|_, last| now.duration_since(*last) < self.period);
+    }
+}
+
+/// Every limit of the site.
+pub struct RateLimits {
+    enabled: bool,
+    login_per_client: Limit<IpAddr>,
+    login_per_account: Limit<String>,
+    register_per_client: Limit<IpAddr>,
+    reset_per_client: Limit<IpAddr>,
+    reset_per_email: Limit<String>,
+    /// The lab's rate-limit experiment: a limit small enough to reach by hand.
+    lab_per_client: Limit<IpAddr>,
+}
+
+const MINUTE: Duration = Duration::from_secs(60);
+const HOUR: Duration = Duration::from_secs(3600);
+
+impl RateLimits {
+    /// The limits, and a task that forgets idle keys every minute.
+    pub fn start(settings: &RateLimitSettings) -> Arc<Self> {
+        let limits = Arc::new(RateLimits {
+            enabled: settings.enabled,
+            login_per_client: Limit::new("login per client", settings.login_per_client, MINUTE),
+            login_per_account: Limit::new("login per account", settings.login_per_account, MINUTE),
+            register_per_client: Limit::new(
+                "registration per client",
+                settings.register_per_client,
+                HOUR,
+            ),
+            reset_per_client: Limit::new(
+                "reset request per client",
+                settings.reset_per_client,
+                HOUR,
+            ),
+            reset_per_email: Limit::new(
+                "reset request per address",
+                settings.reset_per_email,
+                HOUR,
+            ),
+            lab_per_client: Limit::new("lab rate-limit experiment", 3, MINUTE),
+        });
+        let weak = Arc::downgrade(&limits);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(MINUTE);
+            loop {
+                tick.tick().await;
+                let Some(limits) = weak.upgrade() else { return };
+                limits.forget_idle();
+            }
+        });
+        limits
+    }
+
+    fn forget_idle(&self) {
+        self.login_per_client.forget_idle();
+        self.login_per_account.forget_idle();
+        self.register_per_client.forget_idle();
+        self.reset_per_client.forget_idle();
+        self.reset_per_email.forget_idle();
+        self.lab_per_client.forget_idle();
+    }
+
+    /// A login attempt from `client` for `username` (counted before the password is checked:
+    /// once an account is limited, even the right password waits for the window to pass).
+    pub fn login(&self, client: Option<IpAddr>, username: &str) -> Result<(), AppError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        if let Some(client) = client {
+            self.login_per_client.check(&client)?;
+        }
+        self.login_per_account.check(&username.to_lowercase())
+    }
+
+    /// A registration attempt from `client`.
+    pub fn register(&self, client: Option<IpAddr>) -> Result<(), AppError> {
+        match (self.enabled, client) {
+            (true, Some(client)) => self.register_per_client.check(&client),
+            _ => Ok(()),
+        }
+    }
+
+    /// A reset request from `client` for `email`.
+    pub fn reset(&self, client: Option<IpAddr>, email: &str) -> Result<(), AppError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        if let Some(client) = client {
+            self.reset_per_client.check(&client)?;
+        }
+        self.reset_per_email.check(&email.to_lowercase())
+    }
+
+    /// A press of the lab's rate-limit button (limited even with RATE_LIMITS=0: it is the lesson).
+    pub fn lab(&self, client: Option<IpAddr>) -> Result<(), AppError> {
+        match client {
+            Some(client) => self.lab_per_client.check(&client),
+            None => Ok(()),
+        }
+    }
+}
