@@ -42,6 +42,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         log_level = %settings.log.level,
         log_format = ?settings.log.format,
         mail = %application.mail_description(),
+        open_files = %application.open_files(),
         admins = %settings.admins.join(","),
         lab = settings.error_lab,
         "Microblog startup"

@@ -26,6 +26,7 @@ use crate::routes;
 use crate::telemetry::{request_id_header, set_nodelay, MicroblogRootSpan};
 use crate::templates::Templates;
 use crate::tokens::{derive_key, Signer};
+use crate::web::body::read_body_in_time;
 use crate::web::csrf::check_csrf;
 use crate::web::forms::form_config;
 use crate::web::head::head_as_get;
@@ -36,6 +37,8 @@ use crate::web::state::AppState;
 
 /// Largest request body accepted (forms are small; more is answered with 413).
 const BODY_LIMIT: usize = 64 * 1024;
+/// Connections one worker serves at once (with 2 workers, 1,024 in all).
+const MAX_CONNECTIONS_PER_WORKER: usize = 512;
 
 /// Why the application could not start. Each message is one line naming what to change.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +61,17 @@ pub struct Application {
     port: u16,
     server: Server,
     mail: String,
+    open_files: String,
+}
+
+/// Raises the open-files soft limit to the hard limit: each connection takes a file, and
+/// systemd's default soft limit (1,024) let a thousand slow clients make the site unreachable.
+/// Says what the limit is, or why it could not be raised, for the startup line.
+fn raise_open_files_limit() -> String {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit.to_string(),
+        Err(error) => format!("unchanged ({error})"),
+    }
 }
 
 /// The state every handler shares: the mailers (and the error reporter's task) and the signing
@@ -84,7 +98,6 @@ fn shared_state(
         templates: templates.clone(),
         signer: reset.clone(),
         server_url: settings.server_url.clone(),
-        timeout: Duration::from_secs(settings.mail.timeout_seconds),
     });
     Ok(AppState {
         remember: Signer::new(secret, "remember"),
@@ -130,6 +143,7 @@ impl Application {
         let session_key = Key::from(&derive_key(settings.secret_key.expose(), "session"));
         let secure_cookies = settings.session_cookie_secure;
         let lab_enabled = settings.error_lab;
+        let request_timeout = settings.request_timeout();
         let state = web::Data::new(shared_state(settings, pool, templates)?);
         let mail = state.mailer.description.clone();
 
@@ -149,6 +163,7 @@ impl Application {
             App::new()
                 .wrap(from_fn(head_as_get))
                 .wrap(from_fn(check_csrf))
+                .wrap(from_fn(read_body_in_time))
                 .wrap(from_fn(check_host))
                 .wrap(from_fn(render_error_pages))
                 .wrap(sessions)
@@ -165,15 +180,32 @@ impl Application {
                 .default_service(web::to(routes::not_found))
         })
         .on_connect(set_nodelay)
+        // A request head must arrive within REQUEST_TIMEOUT (actix answers a bare 408: there is
+        // no request to render a page for yet), and so must a body (`web/body.rs`); idle
+        // keep-alive connections close after 5 s, and each worker holds at most
+        // MAX_CONNECTIONS_PER_WORKER connections; the rest wait in the listen backlog.
+        .client_request_timeout(request_timeout)
+        .keep_alive(Duration::from_secs(5))
+        .max_connections(MAX_CONNECTIONS_PER_WORKER)
         .listen(listener)
         .map_err(bind_error)?
         .run();
-        Ok(Application { port, server, mail })
+        Ok(Application {
+            port,
+            server,
+            mail,
+            open_files: raise_open_files_limit(),
+        })
     }
 
     /// The port actually bound.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The open-files limit (or why it could not be raised), for the startup line.
+    pub fn open_files(&self) -> &str {
+        &self.open_files
     }
 
     /// Where mails go, for the startup line.

@@ -37,6 +37,8 @@ pub struct Settings {
     /// builds (`cargo run`) or with DEBUG=1, never in a release build unless ERROR_LAB=1.
     pub error_lab: bool,
     pub rate_limits: RateLimitSettings,
+    /// A request's head, and then its body, must each arrive within this many seconds.
+    pub request_timeout_seconds: u64,
     /// Proxies whose X-Forwarded-For is believed for the client's address.
     pub trusted_proxies: Vec<IpAddr>,
     /// The Host names served (without port); any other Host gets our 400 page. `*` serves any.
@@ -192,6 +194,7 @@ impl Settings {
                 reset_per_email: env.ranged("RATE_LIMIT_RESET_PER_EMAIL", 3, 1, 100_000)?,
             },
             trusted_proxies: env.trusted_proxies()?,
+            request_timeout_seconds: env.ranged("REQUEST_TIMEOUT", 10, 1, 300)?,
             session_cookie_secure: env.bool("SESSION_COOKIE_SECURE", false)?,
             session_idle_seconds: env.ranged(
                 "SESSION_IDLE_SECONDS",
@@ -203,6 +206,11 @@ impl Settings {
             server_url: env.server_url(&host)?,
             host,
         })
+    }
+
+    /// How long a request's head, and then its body, may take to arrive.
+    pub fn request_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.request_timeout_seconds)
     }
 
     /// How long a login lasts.

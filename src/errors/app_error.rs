@@ -33,6 +33,9 @@ pub enum AppError {
     LoginRequired { next: String },
     #[error("The request is too large.")]
     PayloadTooLarge,
+    /// The request's body did not arrive in time; the connection is closed after the answer.
+    #[error("The request took too long to arrive.")]
+    RequestTimeout,
     /// A unique index refused the write: the user can fix this by choosing another value.
     #[error("That {0} is already taken.")]
     Taken(UniqueField),
@@ -92,6 +95,16 @@ impl AppError {
     }
 }
 
+/// Any error written as its "Caused by:" chain, for a log line: `error.chain = %Chain(&error)`.
+/// Never `{:?}` of an `anyhow::Error`, which adds the whole backtrace when one was captured.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        error_chain_fmt(self.0, f)
+    }
+}
+
 /// `.context("Failed to …")` for any result whose error converts into an [`AppError`].
 pub trait ResultExt<T> {
     fn context(self, doing: &'static str) -> Result<T, AppError>;
@@ -133,6 +146,7 @@ impl ResponseError for AppError {
             AppError::Forbidden | AppError::CsrfRejected => StatusCode::FORBIDDEN,
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::Taken(_) => StatusCode::CONFLICT,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) | AppError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,

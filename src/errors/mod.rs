@@ -22,4 +22,4 @@ pub mod problem;
 pub mod redact;
 pub mod report;
 
-pub use app_error::{error_chain_fmt, AppError, ResultExt, UniqueField};
+pub use app_error::{error_chain_fmt, AppError, Chain, ResultExt, UniqueField};

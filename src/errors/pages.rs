@@ -130,6 +130,12 @@ pub fn error_response(
         (false, true, Some(report)) => debug_page(request, status, report),
         _ => html_page(request, status, &detail, app_error),
     };
+    if status == StatusCode::REQUEST_TIMEOUT {
+        // A client that cannot send its request in time does not get to keep the connection.
+        response
+            .head_mut()
+            .set_connection_type(actix_web::http::ConnectionType::Close);
+    }
     for name in [header::ALLOW, header::RETRY_AFTER] {
         if let Some(value) = original_headers.get(&name) {
             response.headers_mut().insert(name, value.clone());

@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 
 use super::Mailer;
 use crate::errors::report::ErrorReport;
-use crate::errors::AppError;
+use crate::errors::{AppError, Chain};
 use crate::templates::Templates;
 
 /// How many held-back request ids one mail lists.
@@ -295,7 +295,7 @@ async fn send_mails(
                 Err(error) if !failing => {
                     failing = true;
                     tracing::error!(
-                        error.chain = ?anyhow::Error::new(error),
+                        error.chain = %Chain(&error),
                         "An error mail could not be sent; further failures are not logged until one succeeds"
                     );
                 }

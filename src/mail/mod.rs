@@ -33,6 +33,8 @@ pub struct Mailer {
     outbox: PathBuf,
     /// For the startup line: where mails go.
     pub description: String,
+    /// How long one whole SMTP exchange may take (MAIL_TIMEOUT).
+    timeout: Duration,
 }
 
 /// Why the mailer could not be set up: the message names the variable to change.
@@ -53,6 +55,8 @@ pub enum MailError {
     Encoding,
     #[error("the mail could not be built")]
     Build(#[source] lettre::error::Error),
+    #[error("the SMTP exchange did not finish within MAIL_TIMEOUT ({0} s)")]
+    TimedOut(u64),
     #[error("the SMTP server did not take the mail")]
     Smtp(#[source] lettre::transport::smtp::Error),
     #[error("the mail could not be written to the outbox")]
@@ -105,6 +109,7 @@ impl Mailer {
             transport,
             from,
             description,
+            timeout: Duration::from_secs(settings.timeout_seconds),
             outbox: outbox_dir(log_dir),
         })
     }
@@ -126,9 +131,11 @@ impl Mailer {
             .body(body)
             .map_err(MailError::Build)?;
         match &self.transport {
-            Transport::Smtp(smtp) => smtp
-                .send(message)
+            // lettre's own timeout covers the connection only: a server that accepts and never
+            // answers would hold the send forever. This bounds the whole exchange.
+            Transport::Smtp(smtp) => tokio::time::timeout(self.timeout, smtp.send(message))
                 .await
+                .map_err(|_| MailError::TimedOut(self.timeout.as_secs()))?
                 .map(|_| ())
                 .map_err(MailError::Smtp),
             Transport::Outbox(outbox) => {

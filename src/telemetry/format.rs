@@ -111,17 +111,18 @@ where
         let metadata = event.metadata();
         let line = EventLine {
             timestamp: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
-            level: *metadata.level(),
+            level: shown_level(metadata),
             target: metadata.target(),
-            file: metadata.file(),
+            file: metadata.file().map(short_path),
             line: metadata.line(),
             fields,
             request,
         };
-        writer.write_str(&match self.format {
+        let text = match self.format {
             LogFormat::Text => line.text(),
             LogFormat::Json => line.json(),
-        })?;
+        };
+        writer.write_str(&capped(text))?;
         if self.readable_errors {
             if let Some((_, Value::String(chain))) = line
                 .fields
@@ -136,6 +137,49 @@ where
         }
         Ok(())
     }
+}
+
+/// The level a line is written at: the HTTP layer's ERRORs about malformed requests (actix's
+/// dispatcher) are a stranger's mistakes, not ours, and are written as WARN. (errors.log does not
+/// take them at all: see `telemetry::file_layers`.)
+fn shown_level(metadata: &tracing::Metadata<'_>) -> Level {
+    let level = *metadata.level();
+    if level == Level::ERROR && metadata.target().starts_with("actix_http") {
+        Level::WARN
+    } else {
+        level
+    }
+}
+
+/// A dependency's source path from its crate folder on (`actix-http-3.20.0/src/…`), not from
+/// the machine's cargo registry.
+fn short_path(file: &str) -> &str {
+    match file.find("/registry/src/") {
+        Some(start) => {
+            let rest = &file[start + "/registry/src/".len()..];
+            rest.split_once('/')
+                .map_or(rest, |(_, crate_path)| crate_path)
+        }
+        None => file,
+    }
+}
+
+/// The longest line written, newline included; a longer one is cut, with a visible marker.
+pub const MAX_LINE_BYTES: usize = 16 * 1024;
+const CUT_MARKER: &str = " …[line cut at 16 KiB]\n";
+
+/// `line` as it is, or cut at a character boundary before [`MAX_LINE_BYTES`] with a marker.
+fn capped(mut line: String) -> String {
+    if line.len() <= MAX_LINE_BYTES {
+        return line;
+    }
+    let mut end = MAX_LINE_BYTES - CUT_MARKER.len();
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    line.truncate(end);
+    line.push_str(CUT_MARKER);
+    line
 }
 
 /// Span fields are never written as text of their own (the lines carry what they need through
@@ -289,6 +333,16 @@ fn quote_if_needed(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_over_16_kib_is_cut_with_a_marker_and_stays_one_line() {
+        let line = format!("{}\n", "é".repeat(20_000));
+        let cut = capped(line);
+        assert!(cut.len() <= MAX_LINE_BYTES, "{}", cut.len());
+        assert!(cut.ends_with(" …[line cut at 16 KiB]\n"));
+        assert_eq!(cut.matches('\n').count(), 1);
+        assert_eq!(capped("short\n".to_string()), "short\n");
+    }
 
     #[test]
     fn line_breaks_in_values_cannot_forge_a_line() {

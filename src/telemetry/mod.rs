@@ -119,10 +119,16 @@ where
             .with_writer(writer);
         layers.push(match level {
             None => layer.boxed(),
-            // Spans stay visible to the layer, so its lines still find their request id.
+            // Spans stay visible to the layer, so its lines still find their request id. The
+            // ERROR files take the application's own errors only: the HTTP layer's complaints
+            // about malformed requests (actix's dispatcher) are one per request a stranger
+            // sends, and would push the real errors out of the rotated files.
             Some(level) => layer
                 .with_filter(filter_fn(move |metadata| {
-                    metadata.is_span() || *metadata.level() == level
+                    metadata.is_span()
+                        || (*metadata.level() == level
+                            && (level != Level::ERROR
+                                || metadata.target().starts_with("microblog")))
                 }))
                 .boxed(),
         });

@@ -2,6 +2,7 @@
 //! `Page` extractor, login and sessions, CSRF protection, flash messages, forms, pagination and
 //! the way values are shown.
 
+pub mod body;
 pub mod client;
 pub mod csrf;
 pub mod display;

@@ -6,6 +6,7 @@ mod browser;
 mod errors;
 mod hardening;
 mod helpers;
+mod hostile_traffic;
 mod lab;
 mod lab_traces;
 mod learners_path;

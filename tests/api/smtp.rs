@@ -106,3 +106,60 @@ pub fn subject_of(message: &str) -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+/// A mail server that hangs (accepts and never answers) until told to recover, and then passes
+/// each new connection to a real one. It counts the connections it was offered.
+pub struct FlakySmtp {
+    pub port: u16,
+    hanging: Arc<std::sync::atomic::AtomicBool>,
+    connections: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl FlakySmtp {
+    /// Hanging, in front of `real`.
+    pub fn start(real: &SmtpServer) -> Self {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hanging = Arc::new(AtomicBool::new(true));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let (real_port, flag, count) = (real.port, hanging.clone(), connections.clone());
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for client in listener.incoming().flatten() {
+                count.fetch_add(1, Ordering::SeqCst);
+                if flag.load(Ordering::SeqCst) {
+                    held.push(client);
+                    continue;
+                }
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", real_port)) else {
+                    continue;
+                };
+                let pipe = |mut from: std::net::TcpStream, mut to: std::net::TcpStream| {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Write);
+                    });
+                };
+                pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
+                pipe(server, client);
+            }
+        });
+        FlakySmtp {
+            port,
+            hanging,
+            connections,
+        }
+    }
+
+    /// From now on, new connections reach the real server.
+    pub fn recover(&self) {
+        self.hanging
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Connections offered so far.
+    pub fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

@@ -13,7 +13,7 @@ use tera::Context;
 use crate::config::MailSettings;
 use crate::db::{self, schema::users};
 use crate::errors::background::spawn_task;
-use crate::errors::{AppError, ResultExt};
+use crate::errors::{AppError, Chain, ResultExt};
 use crate::mail::Mailer;
 use crate::models::{self, NewUser, User};
 use crate::web::client::client_ip;
@@ -252,7 +252,7 @@ pub(super) async fn mail_down(page: &Page, state: &AppState) -> Result<HttpRespo
     {
         Ok(()) => "Surprisingly, the mail was sent.",
         Err(e) => {
-            tracing::error!(error.chain = ?anyhow::Error::new(e), "A mail could not be sent");
+            tracing::error!(error.chain = %Chain(&e), "A mail could not be sent");
             "Sorry, we could not send the mail right now. Please try again in a few minutes."
         }
     };

@@ -1,0 +1,40 @@
+//! Request bodies arrive in time or not at all: a POST that declares 60,000 bytes and sends ten
+//! would otherwise hold its connection (and a file descriptor) for as long as the client likes.
+//! The body of every state-changing request is read here, within the app's size limit and
+//! REQUEST_TIMEOUT; a late one gets our 408 page and the connection is closed. The handler then
+//! reads the same bytes from memory, whatever extractor it uses.
+
+use std::time::Duration;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::web::{self, Bytes};
+
+use super::state::AppState;
+use crate::errors::AppError;
+
+/// Middleware: reads the body of a POST, PUT, PATCH or DELETE within REQUEST_TIMEOUT.
+pub async fn read_body_in_time(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let has_body = matches!(
+        *req.method(),
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    );
+    if has_body {
+        let deadline = req
+            .app_data::<web::Data<AppState>>()
+            .map_or(Duration::from_secs(10), |state| {
+                state.settings.request_timeout()
+            });
+        match tokio::time::timeout(deadline, req.extract::<Bytes>()).await {
+            Err(_) => return Ok(req.error_response(AppError::RequestTimeout)),
+            Ok(Err(error)) => return Ok(req.error_response(error)),
+            Ok(Ok(body)) => req.set_payload(body.into()),
+        }
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
