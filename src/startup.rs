@@ -37,8 +37,10 @@ use crate::web::state::AppState;
 
 /// Largest request body accepted (forms are small; more is answered with 413).
 const BODY_LIMIT: usize = 64 * 1024;
-/// Connections one worker serves at once (with 2 workers, 1,024 in all).
-const MAX_CONNECTIONS_PER_WORKER: usize = 512;
+/// The most connections one worker serves at once, when the open-files limit allows it.
+const MAX_CONNECTIONS_PER_WORKER: usize = 4096;
+/// Files kept free for everything but connections: the database, log files, mail.
+const FILES_KEPT_FREE: u64 = 64;
 
 /// Why the application could not start. Each message is one line naming what to change.
 #[derive(Debug, thiserror::Error)]
@@ -66,12 +68,19 @@ pub struct Application {
 
 /// Raises the open-files soft limit to the hard limit: each connection takes a file, and
 /// systemd's default soft limit (1,024) let a thousand slow clients make the site unreachable.
-/// Says what the limit is, or why it could not be raised, for the startup line.
-fn raise_open_files_limit() -> String {
-    match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) => limit.to_string(),
-        Err(error) => format!("unchanged ({error})"),
-    }
+/// Returns the limit (or why it could not be raised, for the startup line) and the connections
+/// each worker may hold within it, so that accepting never fails for want of a file.
+fn open_files_and_connections(workers: usize) -> (String, usize) {
+    let (limit, note) = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => (limit, limit.to_string()),
+        Err(error) => {
+            let limit = rlimit::Resource::NOFILE.get_soft().unwrap_or(1024);
+            (limit, format!("{limit} (could not be raised: {error})"))
+        }
+    };
+    let per_worker = limit.saturating_sub(FILES_KEPT_FREE) / workers.max(1) as u64;
+    let per_worker = usize::try_from(per_worker).unwrap_or(usize::MAX);
+    (note, per_worker.clamp(16, MAX_CONNECTIONS_PER_WORKER))
 }
 
 /// The state every handler shares: the mailers (and the error reporter's task) and the signing
@@ -144,6 +153,8 @@ impl Application {
         let secure_cookies = settings.session_cookie_secure;
         let lab_enabled = settings.error_lab;
         let request_timeout = settings.request_timeout();
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let (open_files, connections_per_worker) = open_files_and_connections(workers);
         let state = web::Data::new(shared_state(settings, pool, templates)?);
         let mail = state.mailer.description.clone();
 
@@ -182,11 +193,12 @@ impl Application {
         .on_connect(set_nodelay)
         // A request head must arrive within REQUEST_TIMEOUT (actix answers a bare 408: there is
         // no request to render a page for yet), and so must a body (`web/body.rs`); idle
-        // keep-alive connections close after 5 s, and each worker holds at most
-        // MAX_CONNECTIONS_PER_WORKER connections; the rest wait in the listen backlog.
+        // keep-alive connections close after 5 s, and each worker holds at most as many
+        // connections as the open-files limit allows; the rest wait in the listen backlog.
         .client_request_timeout(request_timeout)
         .keep_alive(Duration::from_secs(5))
-        .max_connections(MAX_CONNECTIONS_PER_WORKER)
+        .workers(workers)
+        .max_connections(connections_per_worker)
         .listen(listener)
         .map_err(bind_error)?
         .run();
@@ -194,7 +206,7 @@ impl Application {
             port,
             server,
             mail,
-            open_files: raise_open_files_limit(),
+            open_files,
         })
     }
 
