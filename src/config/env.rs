@@ -2,6 +2,8 @@
 //! and the value expected. Written by hand: the crates that map the environment onto a struct
 //! (envy, config) report serde's wording, not the variable and the values it accepts.
 
+use std::net::IpAddr;
+
 /// A variable that is set to a value the application cannot use.
 #[derive(Debug, thiserror::Error)]
 #[error("{variable}={value} is not valid: expected {expected}")]
@@ -71,6 +73,110 @@ impl Env<'_> {
             Some(v) if matches!(v.as_str(), "1" | "true" | "on" | "yes") => Ok(true),
             Some(v) if matches!(v.as_str(), "0" | "false" | "off" | "no") => Ok(false),
             Some(v) => Err(self.invalid(name, &v, "1 or 0 (also true/false, on/off, yes/no)")),
+        }
+    }
+}
+
+/// The settings whose reading needs more than a type: each names its variable when refused.
+impl Env<'_> {
+    pub fn server_url(&self, host: &str) -> Result<String, ConfigError> {
+        let port = self.string("PORT", "8000");
+        let default = format!("http://{host}:{port}");
+        let url = self.string("SERVER_URL", &default);
+        if url.starts_with("http://") || url.starts_with("https://") {
+            Ok(url.trim_end_matches('/').to_string())
+        } else {
+            Err(self.invalid(
+                "SERVER_URL",
+                &url,
+                "an http:// or https:// address such as https://microblog.example",
+            ))
+        }
+    }
+
+    /// LOG_LEVEL: a level name (Flask's `warning` and `critical` too), or RUST_LOG-style
+    /// directives, which are told apart by their `=` or `,` (`info,microblog=debug`). A lone word
+    /// that is no level (`loud`) would silently read as a module name: it is refused.
+    pub fn log_level(&self) -> Result<String, ConfigError> {
+        let raw = self.string("LOG_LEVEL", "info");
+        let lower = raw.to_ascii_lowercase();
+        match lower.as_str() {
+            "trace" | "debug" | "info" | "warn" | "error" | "off" => Ok(lower),
+            "warning" => Ok("warn".to_string()),
+            "critical" => Ok("error".to_string()),
+            _ if raw.contains(['=', ','])
+                && tracing_subscriber::EnvFilter::builder()
+                    .parse(&raw)
+                    .is_ok() =>
+            {
+                Ok(raw)
+            }
+            _ => Err(self.invalid(
+                "LOG_LEVEL",
+                &raw,
+                "trace, debug, info, warn (or warning), error (or critical), or RUST_LOG-style filters with `=` or `,` such as `info,microblog=debug`",
+            )),
+        }
+    }
+
+    /// ALLOWED_HOSTS: comma-separated names; by default localhost, 127.0.0.1, [::1], HOST and
+    /// SERVER_URL's host.
+    pub fn allowed_hosts(&self, host: &str) -> Result<Vec<String>, ConfigError> {
+        let server_url = self.server_url(host)?;
+        let server_host = server_url
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split(['/', ':']).next())
+            .unwrap_or("")
+            .to_string();
+        let default = ["localhost", "127.0.0.1", "[::1]", host, &server_host].join(",");
+        let hosts: Vec<String> = self
+            .string("ALLOWED_HOSTS", &default)
+            .split(',')
+            .map(|name| name.trim().to_ascii_lowercase())
+            .filter(|name| !name.is_empty())
+            .collect();
+        match hosts.iter().find(|name| name.contains(['/', ' ', '@'])) {
+            Some(bad) => Err(self.invalid(
+                "ALLOWED_HOSTS",
+                bad,
+                "comma-separated host names without port, such as microblog.example,localhost (or *)",
+            )),
+            None => Ok(hosts),
+        }
+    }
+
+    /// TRUSTED_PROXIES: comma-separated IP addresses.
+    pub fn trusted_proxies(&self) -> Result<Vec<IpAddr>, ConfigError> {
+        self.string("TRUSTED_PROXIES", "")
+            .split(',')
+            .map(str::trim)
+            .filter(|address| !address.is_empty())
+            .map(|address| {
+                address.parse().map_err(|_| {
+                    self.invalid(
+                        "TRUSTED_PROXIES",
+                        address,
+                        "comma-separated IP addresses such as 127.0.0.1,::1",
+                    )
+                })
+            })
+            .collect()
+    }
+
+    pub fn admins(&self) -> Result<Vec<String>, ConfigError> {
+        let admins: Vec<String> = self
+            .string("ADMINS", "admin@example.com")
+            .split(',')
+            .map(|address| address.trim().to_string())
+            .filter(|address| !address.is_empty())
+            .collect();
+        match admins
+            .iter()
+            .find(|address| !validator::ValidateEmail::validate_email(*address))
+        {
+            Some(bad) => Err(self.invalid("ADMINS", bad, "comma-separated email addresses")),
+            None => Ok(admins),
         }
     }
 }

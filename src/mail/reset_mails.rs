@@ -67,9 +67,17 @@ impl ResetMails {
 }
 
 async fn send_reset_mails(settings: ResetMailSettings, mut queue: mpsc::Receiver<String>) {
+    // One ERROR line per run of failures: a mail server that is down during a flood of reset
+    // requests must not fill errors.log with the same line.
+    let mut failing = false;
     while let Some(email) = queue.recv().await {
-        if let Err(error) = send_one(&settings, email).await {
-            tracing::error!(error.chain = ?error, "The password reset mail could not be sent");
+        match send_one(&settings, email).await {
+            Ok(()) => failing = false,
+            Err(error) if !failing => {
+                failing = true;
+                tracing::error!(error.chain = ?error, "A password reset mail could not be sent; further failures are not logged until one succeeds");
+            }
+            Err(_) => {}
         }
     }
 }

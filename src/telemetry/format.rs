@@ -1,15 +1,9 @@
-//! The format of a log line, text or JSON, carrying the request id and user id of the request
-//! the event happened in. tracing-subscriber's `fmt` layer calls [`LineFormat`] for each event;
-//! [`RequestFields`] keeps each request's ids in its root span for it.
-//!
-//! text: `2026-11-21T09:36:49.123Z  INFO microblog::routes::auth: Logged in user_id=3 request_id=… [in src/routes/auth.rs:93]`
-//! json: `{"timestamp":…,"level":"INFO","target":…,"message":…,"file":…,"line":…,"request_id":…,"user_id":…, …fields}`
-
-use std::fmt::Write as _;
+//! How events become lines: tracing-subscriber's `fmt` layer calls [`LineFormat`] for each event
+//! (the line itself is `line.rs`), and [`RequestFields`] keeps each request's id and user id in
+//! its root span, so every line of the request can carry them.
 
 use chrono::{SecondsFormat, Utc};
-use serde_json::{Map, Value};
-use tracing::field::{Field, Visit};
+use serde_json::Value;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
@@ -18,14 +12,8 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
+use super::line::{EventLine, Fields, RequestContext};
 use crate::config::LogFormat;
-
-/// The request a span belongs to, kept in the root span's extensions.
-#[derive(Default, Clone)]
-struct RequestContext {
-    request_id: Option<String>,
-    user_id: Option<String>,
-}
 
 /// A layer that remembers, in each request's root span, its request id and (once known) its
 /// user id: tracing keeps span fields only as text, and every line of the request needs them.
@@ -196,140 +184,6 @@ impl<'writer> FormatFields<'writer> for NoSpanFields {
     }
 }
 
-/// The fields of an event or span, in order, with their JSON type kept.
-#[derive(Default)]
-struct Fields {
-    message: String,
-    values: Vec<(&'static str, Value)>,
-}
-
-impl Visit for Fields {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.record(field, Value::String(value.to_string()));
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.record(field, Value::from(value));
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.record(field, Value::from(value));
-    }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.record(field, Value::from(value));
-    }
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.record(field, Value::from(value));
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.record(field, Value::String(format!("{value:?}")));
-    }
-}
-
-impl Fields {
-    fn record(&mut self, field: &Field, value: Value) {
-        match (field.name(), value) {
-            ("message", Value::String(message)) => self.message = message,
-            (name, value) => self.values.push((name, value)),
-        }
-    }
-
-    fn take(&mut self, name: &str) -> Option<String> {
-        let index = self.values.iter().position(|(field, _)| *field == name)?;
-        Some(match self.values.remove(index).1 {
-            Value::String(text) => text,
-            other => other.to_string(),
-        })
-    }
-}
-
-struct EventLine<'a> {
-    timestamp: String,
-    level: Level,
-    target: &'a str,
-    file: Option<&'a str>,
-    line: Option<u32>,
-    fields: Fields,
-    request: RequestContext,
-}
-
-impl EventLine<'_> {
-    fn text(&self) -> String {
-        let mut out = String::with_capacity(160);
-        let _ = write!(
-            out,
-            "{} {:>5} {}: {}",
-            self.timestamp,
-            self.level,
-            self.target,
-            escape_line_breaks(&self.fields.message)
-        );
-        for (name, value) in &self.fields.values {
-            let value = match value {
-                Value::String(text) => quote_if_needed(text),
-                other => other.to_string(),
-            };
-            let _ = write!(out, " {name}={value}");
-        }
-        if let Some(request_id) = &self.request.request_id {
-            let _ = write!(out, " request_id={request_id}");
-        }
-        if let Some(user_id) = &self.request.user_id {
-            let _ = write!(out, " user_id={user_id}");
-        }
-        if let (Some(file), Some(line)) = (self.file, self.line) {
-            let _ = write!(out, " [in {file}:{line}]");
-        }
-        out.push('\n');
-        out
-    }
-
-    fn json(&self) -> String {
-        let mut object = Map::new();
-        object.insert("timestamp".into(), Value::from(self.timestamp.as_str()));
-        object.insert("level".into(), Value::from(self.level.as_str()));
-        object.insert("target".into(), Value::from(self.target));
-        object.insert("message".into(), Value::from(self.fields.message.as_str()));
-        object.insert(
-            "file".into(),
-            self.file.map(Value::from).unwrap_or(Value::Null),
-        );
-        object.insert(
-            "line".into(),
-            self.line.map(Value::from).unwrap_or(Value::Null),
-        );
-        object.insert("request_id".into(), opt(&self.request.request_id));
-        object.insert("user_id".into(), opt(&self.request.user_id));
-        for (name, value) in &self.fields.values {
-            object
-                .entry(name.to_string())
-                .or_insert_with(|| value.clone());
-        }
-        let mut line = Value::Object(object).to_string();
-        line.push('\n');
-        line
-    }
-}
-
-fn opt(value: &Option<String>) -> Value {
-    value.as_deref().map(Value::from).unwrap_or(Value::Null)
-}
-
-/// CR and LF written as `\r` and `\n`: user input in a value can never start a forged line.
-fn escape_line_breaks(text: &str) -> String {
-    if !text.contains(['\r', '\n']) {
-        return text.to_string();
-    }
-    text.replace('\r', "\\r").replace('\n', "\\n")
-}
-
-/// A value as it is, or quoted with `{:?}` (which also writes CR and LF as `\r` and `\n`).
-fn quote_if_needed(text: &str) -> String {
-    if text.is_empty() || text.contains([' ', '"', '=', '\r', '\n', '\\']) {
-        format!("{text:?}")
-    } else {
-        text.to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,34 +196,5 @@ mod tests {
         assert!(cut.ends_with(" …[line cut at 16 KiB]\n"));
         assert_eq!(cut.matches('\n').count(), 1);
         assert_eq!(capped("short\n".to_string()), "short\n");
-    }
-
-    #[test]
-    fn line_breaks_in_values_cannot_forge_a_line() {
-        let line = EventLine {
-            timestamp: "2026-11-21T00:00:00.000Z".into(),
-            level: Level::INFO,
-            target: "microblog",
-            file: Some("src/x.rs"),
-            line: Some(7),
-            fields: Fields {
-                message: "Login refused".into(),
-                values: vec![("username", Value::from("eve\n2026-11-21 ERROR forged"))],
-            },
-            request: RequestContext {
-                request_id: Some("abc".into()),
-                user_id: None,
-            },
-        };
-        let text = line.text();
-        assert_eq!(text.matches('\n').count(), 1);
-        assert!(
-            text.contains(r#"username="eve\n2026-11-21 ERROR forged""#),
-            "{text}"
-        );
-        assert!(text.ends_with(" request_id=abc [in src/x.rs:7]\n"));
-        let json: Value = serde_json::from_str(&line.json()).unwrap();
-        assert_eq!(json["request_id"], "abc");
-        assert_eq!(json["username"], "eve\n2026-11-21 ERROR forged");
     }
 }

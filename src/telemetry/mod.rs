@@ -7,6 +7,7 @@
 //! like Python's `RotatingFileHandler` (`rotating_file.rs`).
 
 mod format;
+mod line;
 mod rotating_file;
 
 use std::any::Any;
