@@ -5,6 +5,7 @@
 //! `telemetry/` (log lines and files), `mail/` (error mails), `web/` (pages, sessions, CSRF,
 //! forms), `models/` (rows and queries) and `routes/` (one file per area, and the route table).
 
+pub mod access_tokens;
 pub mod config;
 pub mod db;
 pub mod errors;

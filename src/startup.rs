@@ -14,6 +14,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
+use crate::access_tokens::AccessTokens;
 use crate::config::Settings;
 use crate::db;
 use crate::errors::middleware::{render_error_pages, CatchPanics};
@@ -100,7 +101,12 @@ fn shared_state(
         !settings.debug,
     );
     let secret = settings.secret_key.expose();
-    let reset = Signer::new(secret, "reset");
+    let fallbacks: Vec<&[u8]> = settings
+        .secret_key_fallbacks
+        .iter()
+        .map(|key| key.expose())
+        .collect();
+    let reset = Signer::with_fallbacks(secret, &fallbacks, "reset");
     let reset_mails = ResetMails::start(ResetMailSettings {
         pool: pool.clone(),
         mailer: mailer.clone(),
@@ -109,7 +115,8 @@ fn shared_state(
         server_url: settings.server_url.clone(),
     });
     Ok(AppState {
-        remember: Signer::new(secret, "remember"),
+        remember: Signer::with_fallbacks(secret, &fallbacks, "remember"),
+        access_tokens: AccessTokens::new(secret, &fallbacks, settings.access_token_seconds),
         reset,
         reset_mails,
         hashers: Hashers::start(),
@@ -185,6 +192,7 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(BODY_LIMIT))
                 .app_data(form_config(BODY_LIMIT))
+                .app_data(routes::api::json_config(BODY_LIMIT))
                 .configure(|config| routes::configure(config, lab_enabled))
                 .configure(more_routes)
                 .service(Files::new("/static", "static"))

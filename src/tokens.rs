@@ -41,21 +41,36 @@ pub fn derive_key(secret: &[u8], purpose: &str) -> [u8; 64] {
 #[derive(Clone)]
 pub struct Signer {
     key: [u8; 64],
+    /// Keys derived from SECRET_KEY_FALLBACKS: still accepted, never used to sign.
+    fallbacks: Vec<[u8; 64]>,
 }
 
 impl Signer {
     /// A signer for `purpose` (such as `"remember"` or `"reset"`) under the application secret.
     pub fn new(secret: &[u8], purpose: &str) -> Self {
+        Self::with_fallbacks(secret, &[], purpose)
+    }
+
+    /// A signer that also accepts tokens signed under the older `fallbacks`, while keys rotate.
+    pub fn with_fallbacks(secret: &[u8], fallbacks: &[&[u8]], purpose: &str) -> Self {
         Signer {
             key: derive_key(secret, purpose),
+            fallbacks: fallbacks
+                .iter()
+                .map(|old| derive_key(old, purpose))
+                .collect(),
         }
     }
 
-    fn mac(&self, message: &str) -> HmacSha256 {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.key)
+    fn mac_with(key: &[u8], message: &str) -> HmacSha256 {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(key)
             .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
         mac.update(message.as_bytes());
         mac
+    }
+
+    fn mac(&self, message: &str) -> HmacSha256 {
+        Self::mac_with(&self.key, message)
     }
 
     /// A token carrying `payload` (which must not contain `.`) valid for `seconds`.
@@ -70,7 +85,12 @@ impl Signer {
     pub fn verify(&self, token: &str) -> Option<String> {
         let (message, tag) = token.rsplit_once('.')?;
         let tag = hex::decode(tag).ok()?;
-        self.mac(message).verify_slice(&tag).ok()?;
+        let signed = std::iter::once(&self.key)
+            .chain(&self.fallbacks)
+            .any(|key| Self::mac_with(key, message).verify_slice(&tag).is_ok());
+        if !signed {
+            return None;
+        }
         let (payload, expires) = message.rsplit_once('.')?;
         let expires: i64 = expires.parse().ok()?;
         (Utc::now().timestamp() <= expires).then(|| payload.to_string())
@@ -86,6 +106,14 @@ mod tests {
         let signer = Signer::new(b"secret", "reset");
         let token = signer.sign("42", 600);
         assert_eq!(signer.verify(&token).as_deref(), Some("42"));
+    }
+
+    #[test]
+    fn a_token_signed_under_a_fallback_key_still_verifies() {
+        let old = Signer::new(b"old secret", "reset").sign("42", 600);
+        let rotated = Signer::with_fallbacks(b"new secret", &[b"old secret"], "reset");
+        assert_eq!(rotated.verify(&old).as_deref(), Some("42"));
+        assert_eq!(Signer::new(b"new secret", "reset").verify(&old), None);
     }
 
     #[test]

@@ -28,6 +28,10 @@ pub struct Settings {
     /// Path of the SQLite file (a leading `sqlite://` is accepted and removed).
     pub database_url: String,
     pub secret_key: SecretKey,
+    /// SECRET_KEY_FALLBACKS: older keys, still accepted for verifying while keys rotate.
+    pub secret_key_fallbacks: Vec<SecretKey>,
+    /// ACCESS_TOKEN_SECONDS: the lifetime of an API access token.
+    pub access_token_seconds: i64,
     pub posts_per_page: i64,
     pub log: LogSettings,
     pub mail: MailSettings,
@@ -148,6 +152,8 @@ impl Settings {
             debug,
             database_url,
             secret_key,
+            secret_key_fallbacks: env.secret_key_fallbacks()?,
+            access_token_seconds: env.ranged("ACCESS_TOKEN_SECONDS", 900, 1, 86_400)?,
             posts_per_page: env.ranged("POSTS_PER_PAGE", 25, 1, 100)?,
             log: LogSettings {
                 dir: PathBuf::from(env.string("LOG_DIR", "logs")),

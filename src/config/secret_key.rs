@@ -68,6 +68,30 @@ impl Env<'_> {
     }
 }
 
+impl Env<'_> {
+    /// SECRET_KEY_FALLBACKS: comma-separated older keys, each of at least 32 characters.
+    pub fn secret_key_fallbacks(&self) -> Result<Vec<SecretKey>, ConfigError> {
+        self.string("SECRET_KEY_FALLBACKS", "")
+            .split(',')
+            .map(str::trim)
+            .filter(|key| !key.is_empty())
+            .map(|key| {
+                if key.len() < 32 {
+                    return Err(ConfigError {
+                        variable: "SECRET_KEY_FALLBACKS",
+                        value: "(hidden)".to_string(),
+                        expected: "comma-separated keys of at least 32 characters each".to_string(),
+                    });
+                }
+                Ok(SecretKey {
+                    value: SecretString::from(key.to_string()),
+                    generated: false,
+                })
+            })
+            .collect()
+    }
+}
+
 impl Settings {
     /// Without SECRET_KEY, a debug build (`cargo run`) keeps its key in a git-ignored file, so a
     /// restart does not log the learner out; a release build uses a random key (and production

@@ -8,6 +8,7 @@ diesel::table! {
         password_hash -> Text,
         about_me -> Text,
         last_seen -> Timestamp,
+        role -> Text,
     }
 }
 
@@ -36,6 +37,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_sessions (id) {
+        id -> Text,
+        user_id -> Integer,
+        refresh_hash -> Text,
+        created_at -> Timestamp,
+        refresh_expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(posts -> users (user_id));
+diesel::joinable!(api_sessions -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, posts, followers, sessions);
+diesel::allow_tables_to_appear_in_same_query!(users, posts, followers, sessions, api_sessions);

@@ -5,7 +5,9 @@
 //! `conversions.rs`; turning an error into a page happens in `pages.rs`, which can see the
 //! request (to choose HTML or JSON and to show the request id).
 
-use actix_web::http::StatusCode;
+use actix_web::http::{header, StatusCode};
+
+use super::field_errors::FormErrors;
 use actix_web::{HttpResponse, ResponseError};
 
 /// Everything a handler can fail with.
@@ -25,6 +27,18 @@ pub enum AppError {
     BadRequest(String),
     #[error("You are not allowed to do that.")]
     Forbidden,
+    /// No valid credentials: an access token that is missing, invalid or expired, or a wrong
+    /// username or password for a token. Answered 401 with the matching `WWW-Authenticate`.
+    #[error("{}", .0.message())]
+    Unauthorized(Challenge),
+    /// A valid token whose role does not allow this (RFC 6750's `insufficient_scope`).
+    #[error("Your role does not allow this.")]
+    InsufficientScope,
+    /// Data that breaks the rules; each message belongs to a field (`errors` in the problem).
+    #[error("The data is not valid.")]
+    Invalid(FormErrors),
+    #[error("That kind of content is not accepted here: send JSON.")]
+    UnsupportedMediaType,
     /// The form's CSRF token was missing or did not match this session's.
     #[error("The form has expired or did not come from this site. Go back, reload the page and try again.")]
     CsrfRejected,
@@ -52,6 +66,49 @@ pub enum AppError {
     /// A bug or an unexpected failure: the details go to the log, never to the user.
     #[error("An unexpected error has occurred.")]
     Unexpected(#[source] anyhow::Error),
+}
+
+/// Why a token was refused. The client is told only "expired" or "invalid".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenProblem {
+    /// No token at all.
+    Missing,
+    /// Malformed, badly signed, the wrong algorithm, or revoked.
+    Invalid,
+    Expired,
+}
+
+/// How a client should authenticate, said in `WWW-Authenticate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Challenge {
+    /// A bearer access token, and what was wrong with the one sent.
+    Bearer(TokenProblem),
+    /// HTTP Basic, for getting a token with a username and password.
+    Basic,
+}
+
+impl Challenge {
+    /// What the client is told: "expired" or "invalid", never more.
+    pub fn message(&self) -> &'static str {
+        match self {
+            Challenge::Bearer(TokenProblem::Missing) => "An access token is required.",
+            Challenge::Bearer(TokenProblem::Invalid) => "The access token is invalid.",
+            Challenge::Bearer(TokenProblem::Expired) => "The access token expired.",
+            Challenge::Basic => "Invalid username or password.",
+        }
+    }
+
+    /// The `WWW-Authenticate` header (RFC 6750 for bearer tokens).
+    pub fn header(&self) -> String {
+        match self {
+            Challenge::Bearer(TokenProblem::Missing) => r#"Bearer realm="microblog""#.to_string(),
+            Challenge::Bearer(_) => format!(
+                r#"Bearer realm="microblog", error="invalid_token", error_description="{}""#,
+                self.message()
+            ),
+            Challenge::Basic => r#"Basic realm="microblog", charset="UTF-8""#.to_string(),
+        }
+    }
 }
 
 /// Which unique value was already taken.
@@ -143,7 +200,12 @@ impl ResponseError for AppError {
                 StatusCode::NOT_FOUND
             }
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::Forbidden | AppError::CsrfRejected => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::CsrfRejected | AppError::InsufficientScope => {
+                StatusCode::FORBIDDEN
+            }
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -167,6 +229,15 @@ impl ResponseError for AppError {
             // How long a client should wait before trying again, in seconds.
             AppError::Overloaded(_) => HttpResponse::ServiceUnavailable()
                 .insert_header((actix_web::http::header::RETRY_AFTER, "1"))
+                .finish(),
+            AppError::Unauthorized(challenge) => HttpResponse::Unauthorized()
+                .insert_header((header::WWW_AUTHENTICATE, challenge.header()))
+                .finish(),
+            AppError::InsufficientScope => HttpResponse::Forbidden()
+                .insert_header((
+                    header::WWW_AUTHENTICATE,
+                    r#"Bearer realm="microblog", error="insufficient_scope""#,
+                ))
                 .finish(),
             AppError::TooManyRequests { retry_after } => HttpResponse::TooManyRequests()
                 .insert_header((

@@ -15,6 +15,7 @@
 pub mod app_error;
 pub mod background;
 pub mod conversions;
+pub mod field_errors;
 pub mod middleware;
 pub mod pages;
 pub mod panics;
@@ -22,4 +23,6 @@ pub mod problem;
 pub mod redact;
 pub mod report;
 
-pub use app_error::{error_chain_fmt, AppError, Chain, ResultExt, UniqueField};
+pub use app_error::{
+    error_chain_fmt, AppError, Chain, Challenge, ResultExt, TokenProblem, UniqueField,
+};

@@ -13,6 +13,7 @@ use actix_web::http::header::{self, HeaderMap};
 use actix_web::http::{Method, StatusCode, Uri};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 
+use super::field_errors::FormErrors;
 use super::problem::{problem_document, user_message, wants_json};
 use super::redact;
 use super::report::ErrorReport;
@@ -98,6 +99,13 @@ impl FailedRequest {
     }
 }
 
+fn field_errors(app_error: Option<&AppError>) -> Option<&FormErrors> {
+    match app_error {
+        Some(AppError::Invalid(errors)) => Some(errors),
+        _ => None,
+    }
+}
+
 fn one_line_pairs(pairs: Vec<(String, String)>) -> Vec<(String, String)> {
     pairs
         .into_iter()
@@ -126,7 +134,7 @@ pub fn error_response(
     }
     let debug = state.is_some_and(|state| state.settings.debug);
     let mut response = match (wants_json(request.path(), &request.headers), debug, &report) {
-        (true, _, _) => problem_document(status, &detail, &request.id),
+        (true, _, _) => problem_document(status, &detail, &request.id, field_errors(app_error)),
         (false, true, Some(report)) => debug_page(request, status, report),
         _ => html_page(request, status, &detail, app_error),
     };
@@ -136,7 +144,7 @@ pub fn error_response(
             .head_mut()
             .set_connection_type(actix_web::http::ConnectionType::Close);
     }
-    for name in [header::ALLOW, header::RETRY_AFTER] {
+    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
         if let Some(value) = original_headers.get(&name) {
             response.headers_mut().insert(name, value.clone());
         }

@@ -6,6 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{mime, HttpResponse};
 use serde::Serialize;
 
+use super::field_errors::FormErrors;
 use super::AppError;
 
 /// What a user may read about the failure: never an internal detail.
@@ -69,16 +70,25 @@ struct Problem<'a> {
     status: u16,
     detail: &'a str,
     request_id: &'a str,
+    /// For a 422: the messages for each field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a FormErrors>,
 }
 
 /// The problem document for `status`, with what the user may read and the request id.
-pub fn problem_document(status: StatusCode, detail: &str, request_id: &str) -> HttpResponse {
+pub fn problem_document(
+    status: StatusCode,
+    detail: &str,
+    request_id: &str,
+    errors: Option<&FormErrors>,
+) -> HttpResponse {
     let problem = Problem {
         kind: "about:blank",
         title: status.canonical_reason().unwrap_or("Error"),
         status: status.as_u16(),
         detail,
         request_id,
+        errors,
     };
     HttpResponse::build(status)
         .insert_header((

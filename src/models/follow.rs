@@ -1,7 +1,8 @@
 use diesel::prelude::*;
 use diesel::SqliteConnection;
 
-use crate::db::schema::followers;
+use super::{page_window, Paginated, User};
+use crate::db::schema::{followers, users};
 use crate::errors::{AppError, ResultExt};
 
 /// Makes `follower` follow `followed`; following twice is not an error.
@@ -55,4 +56,37 @@ pub fn following_count(conn: &mut SqliteConnection, user: i32) -> Result<i64, Ap
         .count()
         .get_result(conn)
         .context("Failed to count followed users")
+}
+
+/// One page of the users who follow `user` (`followers`) or whom `user` follows, by id.
+#[tracing::instrument(name = "List follows", skip(conn))]
+pub fn follow_page(
+    conn: &mut SqliteConnection,
+    user: i32,
+    followers: bool,
+    page: i64,
+    per_page: i64,
+) -> Result<Paginated<User>, AppError> {
+    let (offset, limit) = page_window(page, per_page);
+    let ids: Vec<i32> = if followers {
+        followers::table
+            .filter(followers::followed_id.eq(user))
+            .select(followers::follower_id)
+            .load(conn)
+    } else {
+        followers::table
+            .filter(followers::follower_id.eq(user))
+            .select(followers::followed_id)
+            .load(conn)
+    }
+    .context("Failed to list follows")?;
+    let rows = users::table
+        .filter(users::id.eq_any(ids))
+        .order(users::id)
+        .offset(offset)
+        .limit(limit)
+        .select(User::as_select())
+        .load(conn)
+        .context("Failed to load followed or following users")?;
+    Ok(Paginated::from_rows(rows, page, per_page))
 }

@@ -2,17 +2,23 @@
 //! synchronous; handlers call them through [`crate::db::run`]. No display text and no URLs:
 //! `web::display` turns rows into what a page shows.
 
+mod api_session;
 mod follow;
 mod login_session;
 mod post;
 mod user;
 
-pub use follow::{follow, follower_count, following_count, is_following, unfollow};
+pub use api_session::{
+    api_session_user, create_api_session, revoke_all_api_sessions, revoke_api_session,
+    rotate_refresh_token,
+};
+pub use follow::{follow, follow_page, follower_count, following_count, is_following, unfollow};
 pub use login_session::{
     create_session, end_all_sessions, end_session, session_user, SessionLimits,
 };
 pub use post::{
-    create_post, explore_posts, search_posts, timeline_posts, user_posts, PostWithAuthor,
+    create_post, delete_post, explore_posts, find_post, post_author, search_posts, timeline_posts,
+    user_posts, PostWithAuthor,
 };
 pub use user::{NewUser, User};
 

@@ -10,6 +10,7 @@ use crate::errors::{AppError, ResultExt};
 #[derive(Debug, Queryable)]
 pub struct PostWithAuthor {
     pub id: i32,
+    pub user_id: i32,
     pub body: String,
     pub timestamp: NaiveDateTime,
     pub author: String,
@@ -18,6 +19,7 @@ pub struct PostWithAuthor {
 
 type PostColumns = (
     posts::id,
+    posts::user_id,
     posts::body,
     posts::timestamp,
     users::username,
@@ -30,6 +32,7 @@ type PostsWithAuthors =
 fn with_author() -> PostsWithAuthors {
     posts::table.inner_join(users::table).select((
         posts::id,
+        posts::user_id,
         posts::body,
         posts::timestamp,
         users::username,
@@ -39,6 +42,35 @@ fn with_author() -> PostsWithAuthors {
 
 fn into_page(rows: Vec<PostWithAuthor>, page: i64, per_page: i64) -> Paginated<PostWithAuthor> {
     Paginated::from_rows(rows, page, per_page)
+}
+
+/// The post `id`, with its author.
+#[tracing::instrument(name = "Find post", skip(conn))]
+pub fn find_post(conn: &mut SqliteConnection, id: i32) -> Result<Option<PostWithAuthor>, AppError> {
+    with_author()
+        .filter(posts::id.eq(id))
+        .first::<PostWithAuthor>(conn)
+        .optional()
+        .context("Failed to load a post")
+}
+
+/// The author of post `id`, if there is such a post.
+pub fn post_author(conn: &mut SqliteConnection, id: i32) -> Result<Option<i32>, AppError> {
+    posts::table
+        .find(id)
+        .select(posts::user_id)
+        .first(conn)
+        .optional()
+        .context("Failed to load a post's author")
+}
+
+/// Deletes post `id`.
+#[tracing::instrument(name = "Delete post", skip(conn))]
+pub fn delete_post(conn: &mut SqliteConnection, id: i32) -> Result<(), AppError> {
+    diesel::delete(posts::table.find(id))
+        .execute(conn)
+        .context("Failed to delete a post")?;
+    Ok(())
 }
 
 /// Publishes a post by `user_id`.

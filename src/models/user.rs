@@ -2,6 +2,7 @@ use chrono::{NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel::SqliteConnection;
 
+use super::{page_window, Paginated};
 use crate::db::schema::users;
 use crate::errors::{AppError, ResultExt};
 use crate::tokens::digest_hex;
@@ -16,6 +17,8 @@ pub struct User {
     pub password_hash: String,
     pub about_me: String,
     pub last_seen: NaiveDateTime,
+    /// `user` or `admin` (granted with `microblog admin <username>`).
+    pub role: String,
 }
 
 // Written by hand so that the password hash can never reach a log line through `{:?}`.
@@ -151,6 +154,37 @@ impl User {
             .execute(conn)
             .context("Failed to set a password")?;
         Ok(())
+    }
+
+    /// One page of every user, by id.
+    #[tracing::instrument(name = "List users", skip(conn))]
+    pub fn page(
+        conn: &mut SqliteConnection,
+        page: i64,
+        per_page: i64,
+    ) -> Result<Paginated<User>, AppError> {
+        let (offset, limit) = page_window(page, per_page);
+        let rows = users::table
+            .order(users::id)
+            .offset(offset)
+            .limit(limit)
+            .select(User::as_select())
+            .load(conn)
+            .context("Failed to list users")?;
+        Ok(Paginated::from_rows(rows, page, per_page))
+    }
+
+    /// Grants `role` to the user named `username`; whether there was one.
+    pub fn set_role(
+        conn: &mut SqliteConnection,
+        username: &str,
+        role: &str,
+    ) -> Result<bool, AppError> {
+        let changed = diesel::update(users::table.filter(users::username.eq(username)))
+            .set(users::role.eq(role))
+            .execute(conn)
+            .context("Failed to set a role")?;
+        Ok(changed > 0)
     }
 
     /// Records that the user was seen now, unless that was already recorded within the last

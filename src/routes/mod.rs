@@ -6,6 +6,7 @@
 //! `web::resource` with its methods, so that a wrong method is a 405 with `Allow` (a plain
 //! `.route(path, web::get()…)` makes the method part of the path's match, and answers 404).
 
+pub mod api;
 pub mod auth;
 pub mod avatar;
 pub mod health;
@@ -60,6 +61,7 @@ pub fn configure(config: &mut web::ServiceConfig, lab: bool) {
         )
         .service(web::resource("/avatar/{digest}").route(web::get().to(avatar::avatar)))
         .service(web::resource("/healthz").route(web::get().to(health::healthz)));
+    api::configure(config);
     if lab {
         lab::configure(config);
     }

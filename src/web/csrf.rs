@@ -88,16 +88,12 @@ fn is_safe(method: &Method) -> bool {
     )
 }
 
-/// The one exemption: a request that sends no cookies and authenticates with a bearer token
-/// (the JSON API). A browser never adds such a header by itself, so another site cannot forge
-/// it, and without cookies there is no session to ride on.
+/// The one exemption: a request that sends no cookies and authenticates without them (a bearer
+/// token or HTTP Basic), or calls the JSON API under `/api/`, which reads no cookie. Without
+/// cookies there is no session for another site to ride on.
 fn is_exempt(req: &ServiceRequest) -> bool {
-    let bearer = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.len() > 7 && value[..7].eq_ignore_ascii_case("bearer "));
-    bearer && !req.headers().contains_key(header::COOKIE)
+    let credentials = req.headers().contains_key(header::AUTHORIZATION);
+    !req.headers().contains_key(header::COOKIE) && (credentials || req.path().starts_with("/api/"))
 }
 
 /// The fields of a form body, or the top-level members of a JSON object body (for error

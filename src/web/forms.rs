@@ -2,15 +2,13 @@
 //! shown next to each field. Rules that need the database (a taken username) are checked by the
 //! route after these, and the database's unique indexes guard both.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-
 use actix_web::error::UrlencodedError;
 use actix_web::web;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use validator::{Validate, ValidationError, ValidationErrors};
+use validator::{Validate, ValidationError};
 
+pub use crate::errors::field_errors::FormErrors;
 use crate::errors::AppError;
 
 /// How `web::Form` answers a body it cannot read: 413 past `limit`, otherwise a 400 whose
@@ -30,45 +28,6 @@ pub fn form_config(limit: usize) -> web::FormConfig {
                 AppError::BadRequest("The form was incomplete or malformed.".to_string()).into()
             }
         })
-}
-
-/// Messages shown next to each field, by field name.
-#[derive(Debug, Default, Serialize)]
-pub struct FormErrors(BTreeMap<String, Vec<String>>);
-
-impl FormErrors {
-    /// Adds `message` next to `field`.
-    pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0
-            .entry(field.to_string())
-            .or_default()
-            .push(message.into());
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The result of `validator`'s checks, as messages.
-    pub fn from_validation(result: Result<(), ValidationErrors>) -> Self {
-        let mut errors = FormErrors::default();
-        if let Err(validation) = result {
-            for (field, field_errors) in validation.field_errors() {
-                for error in field_errors {
-                    let message = match &error.message {
-                        Some(message) => message.to_string(),
-                        None => {
-                            let mut fallback = String::new();
-                            let _ = write!(fallback, "This value is not valid ({}).", error.code);
-                            fallback
-                        }
-                    };
-                    errors.add(&field, message);
-                }
-            }
-        }
-        errors
-    }
 }
 
 /// Usernames appear in URLs (`/user/<username>`): keep them to characters that need no escaping.

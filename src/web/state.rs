@@ -5,6 +5,7 @@ use std::sync::Arc;
 use actix_web::{web, HttpRequest};
 
 use super::rate_limits::RateLimits;
+use crate::access_tokens::AccessTokens;
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::errors::AppError;
@@ -20,6 +21,8 @@ pub struct AppState {
     pub pool: DbPool,
     pub templates: Arc<Templates>,
     pub settings: Settings,
+    /// Issues and checks the API's access tokens.
+    pub access_tokens: AccessTokens,
     /// Signs remember-me cookies.
     pub remember: Signer,
     /// Verifies password reset links (the sender in `reset_mails` signs them).

@@ -1,0 +1,2 @@
+DROP TABLE api_sessions;
+ALTER TABLE users DROP COLUMN role;

@@ -1,0 +1,108 @@
+//! API logins (`api_sessions`): one row per token pair. The refresh token is stored only as its
+//! hash and replaced on every use; deleting the row revokes it and its access tokens.
+
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+use diesel::SqliteConnection;
+use sha2::{Digest, Sha256};
+
+use super::User;
+use crate::db::schema::{api_sessions, users};
+use crate::errors::{AppError, ResultExt};
+
+/// How long a refresh token works when it is not used.
+pub const REFRESH_LIFETIME: TimeDelta = TimeDelta::days(30);
+
+fn hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Records a new API login `sid` of `user_id` with its first refresh token.
+#[tracing::instrument(name = "Create API session", skip(conn, refresh_token))]
+pub fn create_api_session(
+    conn: &mut SqliteConnection,
+    sid: &str,
+    user_id: i32,
+    refresh_token: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::insert_into(api_sessions::table)
+        .values((
+            api_sessions::id.eq(sid),
+            api_sessions::user_id.eq(user_id),
+            api_sessions::refresh_hash.eq(hash(refresh_token)),
+            api_sessions::created_at.eq(now),
+            api_sessions::refresh_expires_at.eq(now + REFRESH_LIFETIME),
+        ))
+        .execute(conn)
+        .context("Failed to record an API login")?;
+    Ok(())
+}
+
+/// The user of API login `sid`, if it has not been revoked.
+#[tracing::instrument(name = "Find API session user", skip(conn))]
+pub fn api_session_user(conn: &mut SqliteConnection, sid: &str) -> Result<Option<User>, AppError> {
+    api_sessions::table
+        .inner_join(users::table)
+        .filter(api_sessions::id.eq(sid))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+        .context("Failed to load an API login")
+}
+
+/// Replaces a valid, unexpired refresh token with `new_token`; the login's id and user, or
+/// `None` when the old token is unknown, used already, revoked or expired.
+#[tracing::instrument(name = "Rotate refresh token", skip_all)]
+pub fn rotate_refresh_token(
+    conn: &mut SqliteConnection,
+    old_token: &str,
+    new_token: &str,
+    now: NaiveDateTime,
+) -> Result<Option<(String, User)>, AppError> {
+    conn.immediate_transaction(|conn| {
+        let found: Option<(String, User)> = api_sessions::table
+            .inner_join(users::table)
+            .filter(api_sessions::refresh_hash.eq(hash(old_token)))
+            .filter(api_sessions::refresh_expires_at.gt(now))
+            .select((api_sessions::id, User::as_select()))
+            .first(conn)
+            .optional()?;
+        if let Some((sid, _)) = &found {
+            diesel::update(api_sessions::table.find(sid))
+                .set((
+                    api_sessions::refresh_hash.eq(hash(new_token)),
+                    api_sessions::refresh_expires_at.eq(now + REFRESH_LIFETIME),
+                ))
+                .execute(conn)?;
+        }
+        Ok::<_, diesel::result::Error>(found)
+    })
+    .context("Failed to rotate a refresh token")
+}
+
+/// Revokes the login whose refresh token is `token`, if it is `user_id`'s; whether one was.
+#[tracing::instrument(name = "Revoke API session", skip(conn, token))]
+pub fn revoke_api_session(
+    conn: &mut SqliteConnection,
+    user_id: i32,
+    token: &str,
+) -> Result<bool, AppError> {
+    let deleted = diesel::delete(
+        api_sessions::table
+            .filter(api_sessions::user_id.eq(user_id))
+            .filter(api_sessions::refresh_hash.eq(hash(token))),
+    )
+    .execute(conn)
+    .context("Failed to revoke an API login")?;
+    Ok(deleted > 0)
+}
+
+/// Revokes every API login of `user_id`.
+#[tracing::instrument(name = "Revoke all API sessions", skip(conn))]
+pub fn revoke_all_api_sessions(conn: &mut SqliteConnection, user_id: i32) -> Result<(), AppError> {
+    diesel::delete(api_sessions::table.filter(api_sessions::user_id.eq(user_id)))
+        .execute(conn)
+        .context("Failed to revoke a user's API logins")?;
+    Ok(())
+}
