@@ -6,6 +6,7 @@
 //! forms), `models/` (rows and queries) and `routes/` (one file per area, and the route table).
 
 pub mod access_tokens;
+pub mod admin;
 pub mod config;
 pub mod db;
 pub mod errors;

@@ -1,10 +1,11 @@
-//! `microblog` serves the site; `microblog seed` fills the database with demo data.
+//! `microblog` serves the site; `microblog seed` fills the database with demo data;
+//! `microblog admin <username>` grants the admin role.
 
 use std::process::ExitCode;
 
 use microblog::config::Settings;
 use microblog::startup::Application;
-use microblog::{seed, telemetry};
+use microblog::{admin, seed, telemetry};
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -25,8 +26,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     match std::env::args().nth(1).as_deref() {
         None => {}
         Some("seed") => return Ok(seed::run(&settings)?),
+        Some("admin") => return Ok(admin::grant(&settings, std::env::args().nth(2))?),
         Some(other) => {
-            return Err(format!("unknown command {other:?}: try `seed` or nothing").into())
+            return Err(format!(
+                "unknown command {other:?}: try `seed`, `admin <username>` or nothing"
+            )
+            .into())
         }
     }
     if let Some(warning) = settings.keep_development_key() {

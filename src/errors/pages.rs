@@ -133,10 +133,13 @@ pub fn error_response(
         state.error_reporter.report(report.clone());
     }
     let debug = state.is_some_and(|state| state.settings.debug);
+    let challenge = original_headers
+        .get(header::WWW_AUTHENTICATE)
+        .and_then(|value| value.to_str().ok());
     let mut response = match (wants_json(request.path(), &request.headers), debug, &report) {
         (true, _, _) => problem_document(status, &detail, &request.id, field_errors(app_error)),
         (false, true, Some(report)) => debug_page(request, status, report),
-        _ => html_page(request, status, &detail, app_error),
+        _ => html_page(request, status, &detail, app_error, challenge),
     };
     if status == StatusCode::REQUEST_TIMEOUT {
         // A client that cannot send its request in time does not get to keep the connection.
@@ -205,6 +208,7 @@ fn html_page(
     status: StatusCode,
     detail: &str,
     app_error: Option<&AppError>,
+    challenge: Option<&str>,
 ) -> HttpResponse {
     let template = match status {
         StatusCode::NOT_FOUND => "errors/404.html",
@@ -215,6 +219,8 @@ fn html_page(
     context.insert("detail", detail);
     // The 404 page names what was missing when the handler said (otherwise, the path).
     context.insert("missing", &matches!(app_error, Some(AppError::Missing(_))));
+    // For 401 and 403: how to authenticate (the lab's token experiments show it).
+    context.insert("www_authenticate", &challenge);
     render(request, status, template, &context)
 }
 

@@ -275,7 +275,7 @@ async fn every_lab_button_answers_and_the_500_page_leads_to_the_log_viewer() {
         .skip(1)
         .filter_map(|rest| rest.split('"').next().map(str::to_string))
         .collect();
-    assert_eq!(names.len(), 14, "{names:?}");
+    assert_eq!(names.len(), 17, "{names:?}");
 
     // Act
     let mut pages = Vec::new();

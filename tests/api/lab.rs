@@ -109,6 +109,14 @@ const EXPERIMENTS: &[Case] = &[
     ("panic", &[], 500, "An unexpected error has occurred"),
     ("db-error", &[], 500, "An unexpected error has occurred"),
     ("not-found", &[], 404, "There is no user number -1."),
+    (
+        "expired-token",
+        &[],
+        401,
+        "error_description=&quot;The access token expired.&quot;",
+    ),
+    ("tampered-token", &[], 401, "The access token is invalid."),
+    ("wrong-role", &[], 403, "insufficient_scope"),
     ("file-not-found", &[], 404, "Not Found"),
     (
         "bad-input",

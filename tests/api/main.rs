@@ -7,6 +7,7 @@ mod errors;
 mod hardening;
 mod helpers;
 mod hostile_traffic;
+mod json_api;
 mod lab;
 mod lab_traces;
 mod learners_path;

@@ -40,11 +40,14 @@ pub enum Experiment {
     Forbidden,
     TooLarge,
     RateLimit,
+    ExpiredToken,
+    TamperedToken,
+    WrongRole,
 }
 
 impl Experiment {
     /// Every experiment, in the order the lab shows them.
-    pub const ALL: [Experiment; 14] = [
+    pub const ALL: [Experiment; 17] = [
         Experiment::Panic,
         Experiment::DbError,
         Experiment::NotFound,
@@ -59,6 +62,9 @@ impl Experiment {
         Experiment::Forbidden,
         Experiment::TooLarge,
         Experiment::RateLimit,
+        Experiment::ExpiredToken,
+        Experiment::TamperedToken,
+        Experiment::WrongRole,
     ];
 
     /// The name in URLs and templates, as serde writes it (`db-error`).
@@ -95,6 +101,9 @@ impl Experiment {
             Experiment::LogLevels => experiments::log_levels(page, state),
             Experiment::Forbidden => Err(AppError::Forbidden),
             Experiment::RateLimit => experiments::rate_limit(page, state),
+            Experiment::ExpiredToken => experiments::expired_token(state),
+            Experiment::TamperedToken => experiments::tampered_token(state),
+            Experiment::WrongRole => experiments::wrong_role(state),
             Experiment::TooLarge => {
                 experiments::result(page, "too-large", "The body fitted under the limit.", None)
             }
