@@ -79,6 +79,7 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
         users::following, users::posts, users::follow, users::unfollow, users::admin_list,
         posts::create, posts::get, posts::delete,
     ),
+    components(schemas(representations::Problem)),
     modifiers(&SecuritySchemes)
 )]
 struct ApiDoc;

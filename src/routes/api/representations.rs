@@ -134,43 +134,64 @@ impl<T: ToSchema> Collection<T> {
 
 /// `?page=&per_page=` for collections.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
-    /// 1-based.
-    pub page: Option<i64>,
+    /// 1-based; 1 by default.
+    #[param(minimum = 1, maximum = 1000000)]
+    pub page: Option<i32>,
     /// 1 to 100; 10 by default.
-    pub per_page: Option<i64>,
+    #[param(minimum = 1, maximum = 100)]
+    pub per_page: Option<i32>,
 }
 
 impl PageQuery {
-    pub fn page(&self) -> i64 {
-        self.page.unwrap_or(1).clamp(1, i64::MAX / 1000)
-    }
-
-    pub fn per_page(&self) -> i64 {
-        self.per_page.unwrap_or(10).clamp(1, 100)
+    /// The page and its size, or a 400 naming the rule broken.
+    pub fn window(&self) -> Result<(i64, i64), crate::errors::AppError> {
+        let page = self.page.unwrap_or(1);
+        let per_page = self.per_page.unwrap_or(10);
+        if !(1..=1_000_000).contains(&page) || !(1..=100).contains(&per_page) {
+            return Err(crate::errors::AppError::BadRequest(
+                "page must be from 1 to 1000000 and per_page from 1 to 100.".to_string(),
+            ));
+        }
+        Ok((i64::from(page), i64::from(per_page)))
     }
 }
 
 /// `POST /api/users`.
 #[derive(Deserialize, ToSchema)]
 pub struct NewUserIn {
+    /// Letters, digits, dots, dashes and underscores, with at least one letter or digit.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9_.-]*[A-Za-z0-9][A-Za-z0-9_.-]*$"
+    )]
     pub username: String,
+    #[schema(format = Email, max_length = 120)]
     pub email: String,
-    /// 8 to 128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
 }
 
 /// `PUT /api/users/{id}`: what to change.
 #[derive(Deserialize, ToSchema)]
 pub struct UserUpdateIn {
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9_.-]*[A-Za-z0-9][A-Za-z0-9_.-]*$"
+    )]
     pub username: Option<String>,
+    #[schema(max_length = 140)]
     pub about_me: Option<String>,
 }
 
 /// `POST /api/posts`.
 #[derive(Deserialize, ToSchema)]
 pub struct NewPostIn {
-    /// 1 to 140 characters.
+    /// 1 to 140 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 140, pattern = r"\S")]
     pub body: String,
 }
 

@@ -85,6 +85,25 @@ pub async fn refresh(
     Ok(HttpResponse::Ok().json(pair(&state, &user, &sid, new)?))
 }
 
+/// The refresh token of an optional JSON body: none for an empty body or `null`; a body that is
+/// there must be JSON of the right shape, as for every other call.
+fn optional_refresh_token(req: &HttpRequest, body: &[u8]) -> Result<Option<String>, AppError> {
+    if body.is_empty() {
+        return Ok(None);
+    }
+    let json = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if !json {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    serde_json::from_slice::<Option<RefreshIn>>(body)
+        .map(|body| body.map(|body| body.refresh_token))
+        .map_err(|error| AppError::BadRequest(format!("The JSON could not be read: {error}.")))
+}
+
 /// Revoke tokens: with a `refresh_token` in the body, that login only; without, every login of
 /// the caller. Access tokens of a revoked login stop working at once.
 #[utoipa::path(delete, path = "/api/tokens", tag = "tokens",
@@ -94,11 +113,12 @@ pub async fn refresh(
 #[tracing::instrument(name = "API: revoke tokens", skip_all)]
 pub async fn revoke(
     caller: ApiUser,
-    body: Option<web::Json<RefreshIn>>,
+    req: HttpRequest,
+    body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let user_id = caller.user.id;
-    match body.map(|body| body.into_inner().refresh_token) {
+    match optional_refresh_token(&req, &body)? {
         Some(token) => {
             let revoked = db::run(&state.pool, move |conn| {
                 models::revoke_api_session(conn, user_id, &token)

@@ -30,7 +30,7 @@ pub async fn list(
     query: web::Query<PageQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let (page, per_page) = (query.page(), query.per_page());
+    let (page, per_page) = query.window()?;
     let users = db::run(&state.pool, move |conn| User::page(conn, page, per_page)).await?;
     let admin = caller.is_admin();
     let me = caller.user.id;
@@ -176,7 +176,7 @@ async fn follows(
     followers: bool,
 ) -> Result<HttpResponse, AppError> {
     load_user(state, id).await?;
-    let (page, per_page) = (query.page(), query.per_page());
+    let (page, per_page) = query.window()?;
     let list = db::run(&state.pool, move |conn| {
         models::follow_page(conn, id, followers, page, per_page)
     })
@@ -233,7 +233,7 @@ pub async fn posts(
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     load_user(&state, id).await?;
-    let (page, per_page) = (query.page(), query.per_page());
+    let (page, per_page) = query.window()?;
     let list = db::run(&state.pool, move |conn| {
         models::user_posts(conn, id, page, per_page)
     })
@@ -254,9 +254,9 @@ async fn change_follow(
 ) -> Result<HttpResponse, AppError> {
     let me = caller.user.id;
     if id == me {
-        return Err(AppError::BadRequest(
-            "You cannot follow yourself.".to_string(),
-        ));
+        let mut errors = crate::web::forms::FormErrors::default();
+        errors.add("id", "You cannot follow yourself.");
+        return Err(AppError::Invalid(errors));
     }
     load_user(state, id).await?;
     db::run(&state.pool, move |conn| match start {
@@ -304,7 +304,7 @@ pub async fn admin_list(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     caller.require_admin()?;
-    let (page, per_page) = (query.page(), query.per_page());
+    let (page, per_page) = query.window()?;
     let users = db::run(&state.pool, move |conn| User::page(conn, page, per_page)).await?;
     Ok(HttpResponse::Ok().json(Collection::new(
         "/api/admin/users",
