@@ -2,6 +2,7 @@
 //! route table is `routes::configure`.
 
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,6 +30,7 @@ use crate::templates::Templates;
 use crate::tokens::{derive_key, Signer};
 use crate::web::body::read_body_in_time;
 use crate::web::csrf::check_csrf;
+use crate::web::draining::close_when_draining;
 use crate::web::forms::form_config;
 use crate::web::head::head_as_get;
 use crate::web::hosts::check_host;
@@ -40,6 +42,8 @@ use crate::web::state::AppState;
 const BODY_LIMIT: usize = 64 * 1024;
 /// The most connections one worker serves at once, when the open-files limit allows it.
 const MAX_CONNECTIONS_PER_WORKER: usize = 4096;
+/// How long `/readyz` answers 503 before the listener closes, on SIGTERM.
+const READINESS_NOTICE: Duration = Duration::from_secs(2);
 /// Files kept free for everything but connections: the database, log files, mail.
 const FILES_KEPT_FREE: u64 = 64;
 
@@ -63,6 +67,7 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    state: web::Data<AppState>,
     mail: String,
     open_files: String,
 }
@@ -120,6 +125,7 @@ fn shared_state(
         reset,
         reset_mails,
         hashers: Hashers::start(),
+        draining: Arc::new(AtomicBool::new(false)),
         rate_limits: RateLimits::start(&settings.rate_limits),
         mailer,
         error_reporter,
@@ -165,6 +171,8 @@ impl Application {
         let state = web::Data::new(shared_state(settings, pool, templates)?);
         let mail = state.mailer.description.clone();
 
+        let state_for_shutdown = state.clone();
+        let shutdown_timeout = state.settings.shutdown_timeout_seconds;
         let server = HttpServer::new(move || {
             let sessions =
                 SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
@@ -187,6 +195,7 @@ impl Application {
                 .wrap(sessions)
                 .wrap(CatchPanics)
                 .wrap(from_fn(request_id_header))
+                .wrap(from_fn(close_when_draining))
                 .wrap(default_headers(secure_cookies))
                 .wrap(TracingLogger::<MicroblogRootSpan>::new())
                 .app_data(state.clone())
@@ -209,10 +218,14 @@ impl Application {
         .max_connections(connections_per_worker)
         .listen(listener)
         .map_err(bind_error)?
+        // Signals are ours (`run_until_stopped`): /readyz must say 503 before actix stops.
+        .disable_signals()
+        .shutdown_timeout(shutdown_timeout)
         .run();
         Ok(Application {
             port,
             server,
+            state: state_for_shutdown,
             mail,
             open_files,
         })
@@ -233,8 +246,40 @@ impl Application {
         &self.mail
     }
 
-    /// Serves until the process is stopped (Ctrl-C or SIGTERM).
+    /// Serves until the process is stopped (Ctrl-C or SIGTERM), then drains: `/readyz` answers
+    /// 503 at once (for READINESS_NOTICE before the listener closes), responses close their
+    /// connections, requests in flight get SHUTDOWN_TIMEOUT to finish, and queued error mails
+    /// are sent (within MAIL_TIMEOUT).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let handle = self.server.handle();
+        let state = self.state.clone();
+        actix_web::rt::spawn(async move {
+            stop_requested().await;
+            state.draining.store(true, Ordering::SeqCst);
+            tracing::info!("Stopping: /readyz answers 503; draining the requests in flight");
+            // Still accepting for a moment, so a load balancer sees the 503 and stops sending.
+            actix_web::rt::time::sleep(READINESS_NOTICE).await;
+            handle.stop(true).await;
+        });
+        let served = self.server.await;
+        let mail_timeout = Duration::from_secs(self.state.settings.mail.timeout_seconds + 1);
+        self.state.error_reporter.flush(mail_timeout).await;
+        served
+    }
+}
+
+/// SIGTERM (a service manager) or SIGINT (Ctrl-C).
+async fn stop_requested() {
+    use actix_web::rt::signal::unix::{signal, SignalKind};
+    let (Ok(mut terminate), Ok(mut interrupt)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        // Without signal handlers the process still stops, just without draining.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
     }
 }

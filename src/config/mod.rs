@@ -43,6 +43,9 @@ pub struct Settings {
     pub rate_limits: RateLimitSettings,
     /// A request's head, and then its body, must each arrive within this many seconds.
     pub request_timeout_seconds: u64,
+    /// SHUTDOWN_TIMEOUT: how long requests in flight (and queued error mails) get to finish once
+    /// the process is asked to stop.
+    pub shutdown_timeout_seconds: u64,
     /// Proxies whose X-Forwarded-For is believed for the client's address.
     pub trusted_proxies: Vec<IpAddr>,
     /// The Host names served (without port); any other Host gets our 400 page. `*` serves any.
@@ -85,6 +88,9 @@ pub struct LogSettings {
     pub split_levels: bool,
     /// DEBUG=1: an unhandled error's chain is written over several lines on the console.
     pub readable_console: bool,
+    /// LOG_TO_STDOUT=1: lines go to stdout only (in LOG_FORMAT), no files: for platforms and
+    /// log shippers.
+    pub to_stdout: bool,
 }
 
 /// The format of log lines in files and on the console.
@@ -171,6 +177,7 @@ impl Settings {
                 backup_count: env.ranged("LOG_BACKUP_COUNT", 5, 0, 1000)?,
                 split_levels: env.bool("LOG_SPLIT_LEVELS", false)?,
                 readable_console: debug,
+                to_stdout: env.bool("LOG_TO_STDOUT", false)?,
             },
             mail: MailSettings {
                 server: env.optional("MAIL_SERVER"),
@@ -201,6 +208,7 @@ impl Settings {
             },
             trusted_proxies: env.trusted_proxies()?,
             request_timeout_seconds: env.ranged("REQUEST_TIMEOUT", 10, 1, 300)?,
+            shutdown_timeout_seconds: env.ranged("SHUTDOWN_TIMEOUT", 10, 1, 300)?,
             session_cookie_secure: env.bool("SESSION_COOKIE_SECURE", false)?,
             session_idle_seconds: env.ranged(
                 "SESSION_IDLE_SECONDS",

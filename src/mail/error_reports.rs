@@ -131,6 +131,16 @@ impl ErrorReporter {
         reporter
     }
 
+    /// Waits (at most `limit`) until the queued mails have been handed to the sender, for a
+    /// clean shutdown.
+    pub async fn flush(&self, limit: Duration) {
+        let Some(queue) = &self.queue else { return };
+        let start = Instant::now();
+        while queue.capacity() < queue.max_capacity() && start.elapsed() < limit {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Queues a mail about `report`, unless flood control holds it back (then it is counted).
     pub fn report(&self, report: ErrorReport) {
         let Some(queue) = &self.queue else { return };

@@ -60,7 +60,8 @@ pub fn configure(config: &mut web::ServiceConfig, lab: bool) {
                 .route(web::post().to(password_reset::reset)),
         )
         .service(web::resource("/avatar/{digest}").route(web::get().to(avatar::avatar)))
-        .service(web::resource("/healthz").route(web::get().to(health::healthz)));
+        .service(web::resource("/healthz").route(web::get().to(health::healthz)))
+        .service(web::resource("/readyz").route(web::get().to(health::readyz)));
     api::configure(config);
     if lab {
         lab::configure(config);

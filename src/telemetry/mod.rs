@@ -54,25 +54,39 @@ pub fn init(log: &LogSettings) -> TelemetryGuard {
         .parse(&log.level)
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let mut guards = Vec::new();
+    // LOG_TO_STDOUT=1: stdout is the log, so it loses nothing and follows LOG_FORMAT.
     let (console, guard) = NonBlockingBuilder::default()
-        .lossy(true)
-        .buffered_lines_limit(CONSOLE_QUEUE_LINES)
+        .lossy(!log.to_stdout)
+        .buffered_lines_limit(if log.to_stdout {
+            FILE_QUEUE_LINES
+        } else {
+            CONSOLE_QUEUE_LINES
+        })
         .thread_name("log-console")
         .finish(std::io::stdout());
     guards.push(guard);
+    let format = if log.to_stdout {
+        LineFormat::file(log.format)
+    } else {
+        LineFormat::console(log.readable_console)
+    };
     let console = tracing_subscriber::fmt::layer()
         .fmt_fields(NoSpanFields)
-        .event_format(LineFormat::console(log.readable_console))
+        .event_format(format)
         .with_writer(console);
-    let (files, problem) = match file_layers(log, &mut guards) {
-        Ok(layers) => (Some(layers), None),
-        Err(e) => (
-            None,
-            Some(format!(
-                "LOG_DIR={:?} cannot be used ({e})",
-                log.dir.display().to_string()
-            )),
-        ),
+    let (files, problem) = if log.to_stdout {
+        (None, None)
+    } else {
+        match file_layers(log, &mut guards) {
+            Ok(layers) => (Some(layers), None),
+            Err(e) => (
+                None,
+                Some(format!(
+                    "LOG_DIR={:?} cannot be used ({e})",
+                    log.dir.display().to_string()
+                )),
+            ),
+        }
     };
     let installed = tracing_subscriber::registry()
         .with(filter)

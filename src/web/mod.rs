@@ -6,6 +6,7 @@ pub mod body;
 pub mod client;
 pub mod csrf;
 pub mod display;
+pub mod draining;
 pub mod flash;
 pub mod forms;
 pub mod head;

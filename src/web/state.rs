@@ -1,5 +1,6 @@
 //! [`AppState`]: what every handler can reach, registered once as `web::Data<AppState>`.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use actix_web::{web, HttpRequest};
@@ -35,6 +36,9 @@ pub struct AppState {
     pub rate_limits: Arc<RateLimits>,
     /// The password hashing threads and their bounded queue.
     pub hashers: Hashers,
+    /// Set when the process was asked to stop: `/readyz` answers 503 and responses close their
+    /// connections, while requests in flight finish.
+    pub draining: Arc<AtomicBool>,
     /// Mails unhandled errors to the admins, off the request path.
     pub error_reporter: Arc<ErrorReporter>,
 }

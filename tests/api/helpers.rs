@@ -24,6 +24,7 @@ static TRACING: LazyLock<Option<telemetry::TelemetryGuard>> = LazyLock::new(|| {
             backup_count: 1,
             split_levels: false,
             readable_console: false,
+            to_stdout: false,
         })
     })
 });

@@ -19,6 +19,7 @@ mod rate_limits;
 mod safe_by_default;
 mod security;
 mod sessions;
+mod shutdown;
 mod smtp;
 mod startup;
 mod validation;

@@ -50,13 +50,16 @@ impl TestProcess {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if line.contains("Microblog startup") {
-                    if let Some(start) = line.find("address=") {
-                        let address = line[start + 8..]
-                            .split(' ')
-                            .next()
-                            .unwrap_or("")
-                            .to_string();
-                        let _ = address_tx.send(address);
+                    // Text (`address=http://…`) or JSON (`"address":"http://…"`).
+                    let address = line
+                        .split_once("address=")
+                        .map(|(_, rest)| rest.split(' ').next().unwrap_or(""))
+                        .or_else(|| {
+                            line.split_once("\"address\":\"")
+                                .map(|(_, rest)| rest.split('"').next().unwrap_or(""))
+                        });
+                    if let Some(address) = address {
+                        let _ = address_tx.send(address.to_string());
                     }
                 }
                 lines.lock().unwrap().push(line);
@@ -105,6 +108,26 @@ impl TestProcess {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
+    }
+
+    /// Sends SIGTERM, as a service manager does, without waiting.
+    pub fn terminate(&self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+    }
+
+    /// Waits (up to 30 s) for the process to exit, and returns how it did.
+    pub fn wait_for_exit(&mut self) -> Option<std::process::ExitStatus> {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(30) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
     }
 
     /// Stops the process the way a service manager does (SIGTERM) and waits for it to exit.
