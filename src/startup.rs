@@ -253,12 +253,12 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
         let state = self.state.clone();
-        actix_web::rt::spawn(async move {
+        tokio::spawn(async move {
             stop_requested().await;
             state.draining.store(true, Ordering::SeqCst);
             tracing::info!("Stopping: /readyz answers 503; draining the requests in flight");
             // Still accepting for a moment, so a load balancer sees the 503 and stops sending.
-            actix_web::rt::time::sleep(READINESS_NOTICE).await;
+            tokio::time::sleep(READINESS_NOTICE).await;
             handle.stop(true).await;
         });
         let served = self.server.await;

@@ -295,16 +295,19 @@ async fn pages_use_only_local_assets() {
 }
 
 #[tokio::test]
-async fn the_health_check_answers_when_the_database_does() {
+async fn liveness_answers_and_readiness_answers_when_the_database_does() {
     // Arrange
     let app = spawn_app().await;
 
     // Act
-    let response = app.browser().get("/healthz").await;
+    let alive = app.browser().get("/healthz").await;
+    let ready = app.browser().get("/readyz").await;
 
     // Assert
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.text().await.unwrap(), r#"{"status":"ok"}"#);
+    assert_eq!(alive.status(), StatusCode::OK);
+    assert_eq!(alive.text().await.unwrap(), r#"{"status":"alive"}"#);
+    assert_eq!(ready.status(), StatusCode::OK);
+    assert_eq!(ready.text().await.unwrap(), r#"{"status":"ready"}"#);
 }
 
 #[tokio::test]
