@@ -12,7 +12,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::{
-    self, rand_core::OsRng, Output, ParamsString, PasswordHash, SaltString,
+    self, rand_core::OsRng, Output, ParamsString, PasswordHash, Salt, SaltString,
 };
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 
@@ -49,6 +49,21 @@ fn argon2id_into(
     })
 }
 
+/// The argon2id output of `password` with `salt` (base64, as in a PHC string).
+fn argon2id_output(
+    params: &Params,
+    password: &SecretString,
+    salt: Salt<'_>,
+    len: usize,
+) -> Result<Output, password_hash::Error> {
+    let mut salt_buffer = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_buffer)?;
+    Output::init_with(len, |out| {
+        argon2id_into(params, password.expose_secret().as_bytes(), salt_bytes, out)
+            .map_err(Into::into)
+    })
+}
+
 /// Hashes `password` with a fresh random salt, in PHC string format.
 pub fn hash_password(password: &SecretString) -> Result<String, AppError> {
     let failed = |e: password_hash::Error| {
@@ -56,20 +71,12 @@ pub fn hash_password(password: &SecretString) -> Result<String, AppError> {
     };
     let salt = SaltString::generate(&mut OsRng);
     let params = Params::default();
-    let mut salt_buffer = [0u8; 64];
-    let salt_bytes = salt
-        .as_salt()
-        .decode_b64(&mut salt_buffer)
-        .map_err(failed)?;
-    let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
-        argon2id_into(
-            &params,
-            password.expose_secret().as_bytes(),
-            salt_bytes,
-            out,
-        )
-        .map_err(Into::into)
-    })
+    let output = argon2id_output(
+        &params,
+        password,
+        salt.as_salt(),
+        Params::DEFAULT_OUTPUT_LEN,
+    )
     .map_err(failed)?;
     let hash = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
@@ -97,19 +104,7 @@ pub fn verify_password(stored_hash: Option<&str>, password: &SecretString) -> bo
     if parsed.algorithm != Algorithm::Argon2id.ident() || parsed.version != Some(0x13) {
         return false;
     }
-    let mut salt_buffer = [0u8; 64];
-    let Ok(salt_bytes) = salt.decode_b64(&mut salt_buffer) else {
-        return false;
-    };
-    let computed = Output::init_with(expected.len(), |out| {
-        argon2id_into(
-            &params,
-            password.expose_secret().as_bytes(),
-            salt_bytes,
-            out,
-        )
-        .map_err(Into::into)
-    });
+    let computed = argon2id_output(&params, password, salt, expected.len());
     // `Output`'s comparison takes the same time whatever the bytes.
     computed.is_ok_and(|computed| computed == expected) && stored_hash.is_some()
 }

@@ -236,7 +236,8 @@ pub async fn register(
 }
 
 /// The second layer of validation: a username or email address another user already has.
-async fn check_not_taken(
+/// (The API's registration asks the same.)
+pub async fn check_not_taken(
     state: &AppState,
     form: &RegistrationForm,
     errors: &mut FormErrors,

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 
 use crate::helpers::{location, request_id, spawn_app_with, TestApp};
 use crate::process::wait_for_outbox;
-use crate::smtp::{body_of, start_hanging_server, subject_of, SmtpServer};
+use crate::smtp::{body_of, reset_link_path, start_hanging_server, subject_of, SmtpServer};
 
 async fn app_mailing_to(smtp_port: u16, more: &[(&str, &str)]) -> TestApp {
     let port = smtp_port.to_string();
@@ -210,11 +210,7 @@ async fn a_password_reset_mail_carries_a_link_that_works_once() {
     assert_eq!(mails.len(), 1);
     assert!(mails[0].contains("To: susan@example.com"));
     let body = body_of(&mails[0]);
-    let start = body.find("/auth/reset_password/").expect("a reset link");
-    let path: String = body[start..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect();
+    let path = reset_link_path(&body);
     assert!(body.contains(&format!("{}{path}", app.settings.server_url)));
 
     // Act: use it

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 
 use crate::helpers::{session_set_cookie, spawn_app, spawn_app_with, TestApp};
-use crate::smtp::{body_of, SmtpServer};
+use crate::smtp::{body_of, reset_link_path, SmtpServer};
 
 /// Logs susan in and returns a copy of her session cookie, as a thief would take it.
 async fn logged_in_copy(app: &TestApp) -> (crate::helpers::Browser, String) {
@@ -68,11 +68,7 @@ async fn a_password_reset_ends_every_login_made_before_it() {
         .await;
     let mails = smtp.wait_for(1, Duration::from_secs(10)).await;
     let body = body_of(&mails[0]);
-    let start = body.find("/auth/reset_password/").expect("a reset link");
-    let path: String = body[start..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect();
+    let path = reset_link_path(&body);
 
     // Act
     let reset = browser

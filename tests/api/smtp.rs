@@ -98,6 +98,15 @@ pub fn body_of(message: &str) -> String {
     String::from_utf8_lossy(&decoded).replace("\r\n", "\n")
 }
 
+/// The path of the reset link in a mail's body (`/auth/reset_password/…`).
+pub fn reset_link_path(body: &str) -> String {
+    let start = body.find("/auth/reset_password/").expect("a reset link");
+    body[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect()
+}
+
 /// The Subject header of a mail.
 pub fn subject_of(message: &str) -> String {
     message

@@ -10,6 +10,7 @@ use super::representations::{
 use crate::db;
 use crate::errors::{AppError, UniqueField};
 use crate::models::{self, NewUser, User};
+use crate::routes::auth::check_not_taken;
 use crate::web::client::client_ip;
 use crate::web::forms::{EditProfileForm, RegistrationForm};
 use crate::web::state::AppState;
@@ -80,20 +81,7 @@ pub async fn create(
     };
     let mut errors = form.check();
     if errors.is_empty() {
-        let (username, email) = (form.username.clone(), form.email.clone());
-        let (name_taken, email_taken) = db::run(&state.pool, move |conn| {
-            Ok((
-                User::username_taken(conn, &username, None)?,
-                User::email_taken(conn, &email, None)?,
-            ))
-        })
-        .await?;
-        if name_taken {
-            errors.add("username", "Please use a different username.");
-        }
-        if email_taken {
-            errors.add("email", "Please use a different email address.");
-        }
+        check_not_taken(&state, &form, &mut errors).await?;
     }
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
