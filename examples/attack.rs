@@ -165,10 +165,11 @@ async fn register(server: &Server, name: &str) -> u16 {
     .await
 }
 
-/// Samples the server's memory and /healthz latency until `done`; returns (peak MB, latencies).
+/// Samples the server's memory and `/readyz` latency (it asks the database) until `done`;
+/// returns (peak MB, latencies).
 fn watch(server: &Server, done: Arc<AtomicBool>) -> tokio::task::JoinHandle<(f64, Vec<Duration>)> {
     let pid = server.child.id();
-    let health = format!("{}/healthz", server.address);
+    let health = format!("{}/readyz", server.address);
     tokio::spawn(async move {
         let client = reqwest::Client::new();
         let (mut peak, mut latencies) = (0.0f64, Vec::new());
@@ -249,7 +250,7 @@ async fn login_flood() {
     let statuses = statuses.lock().unwrap().clone();
     println!("login flood: 2,000 failed logins from 32 clients (RATE_LIMITS=0)");
     println!("  resident: {before:.0} MB before, {peak:.0} MB peak, {after:.0} MB after");
-    println!("  /healthz p99 during the flood: {}", p99(&mut latencies));
+    println!("  /readyz p99 during the flood: {}", p99(&mut latencies));
     println!(
         "  answers: {} form errors (422), {} busy (503), {} other",
         count(&statuses, 422),
@@ -272,7 +273,7 @@ async fn login_flood() {
     }
     done.store(true, Ordering::SeqCst);
     let (peak, mut latencies) = watcher.await.unwrap();
-    println!("150 concurrent registrations: {peak:.0} MB peak, {} registered (303), {} busy (503), /healthz p99 {}", count(&statuses, 303), count(&statuses, 503), p99(&mut latencies));
+    println!("150 concurrent registrations: {peak:.0} MB peak, {} registered (303), {} busy (503), /readyz p99 {}", count(&statuses, 303), count(&statuses, 503), p99(&mut latencies));
     println!(
         "  WAL after both: {:.2} MB beside a {:.2} MB database",
         server.file_size_mb("attack.db-wal"),
@@ -388,7 +389,7 @@ async fn slow_bodies() {
         }
     }
     println!("slow bodies: 1,030 connections announcing 60,000 bytes and sending ten");
-    println!("  /healthz answered {ok} of {tries} during the 12 s (p99 {}); {timed_out} slow clients got our 408 and were closed", p99(&mut latencies));
+    println!("  /readyz answered {ok} of {tries} during the 12 s (p99 {}); {timed_out} slow clients got our 408 and were closed", p99(&mut latencies));
     println!(
         "  errors.log lines added: {}",
         server.log("errors.log").lines().count() - errors_before

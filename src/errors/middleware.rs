@@ -213,7 +213,11 @@ impl RenderedError {
 
 impl std::fmt::Display for RenderedError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "A handler panicked ({}); already logged", self.status)
+        write!(
+            f,
+            "A failure answered with our {} page; already logged",
+            self.status
+        )
     }
 }
 

@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -92,6 +92,8 @@ pub struct ErrorReporter {
     cap: PerMinuteCap,
     state: Mutex<FloodState>,
     dropped: AtomicU64,
+    /// Mails the sender task has taken and not finished sending (for a clean shutdown).
+    sending: Arc<AtomicUsize>,
 }
 
 impl ErrorReporter {
@@ -118,9 +120,11 @@ impl ErrorReporter {
                 capped: 0,
             }),
             dropped: AtomicU64::new(0),
+            sending: Arc::new(AtomicUsize::new(0)),
         });
         if reporter.queue.is_some() {
             tokio::spawn(send_mails(
+                reporter.sending.clone(),
                 mailer,
                 templates,
                 admins,
@@ -131,12 +135,14 @@ impl ErrorReporter {
         reporter
     }
 
-    /// Waits (at most `limit`) until the queued mails have been handed to the sender, for a
-    /// clean shutdown.
+    /// Waits (at most `limit`) until every queued mail has been sent or given up, for a clean
+    /// shutdown.
     pub async fn flush(&self, limit: Duration) {
         let Some(queue) = &self.queue else { return };
         let start = Instant::now();
-        while queue.capacity() < queue.max_capacity() && start.elapsed() < limit {
+        let pending =
+            || queue.capacity() < queue.max_capacity() || self.sending.load(Ordering::SeqCst) > 0;
+        while pending() && start.elapsed() < limit {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -269,6 +275,7 @@ pub fn subject(headline: &str) -> String {
 
 /// The background sender: one mail at a time, and the summaries when they fall due.
 async fn send_mails(
+    sending: Arc<AtomicUsize>,
     mailer: Arc<Mailer>,
     templates: Arc<Templates>,
     admins: Vec<String>,
@@ -288,7 +295,9 @@ async fn send_mails(
                 None => return,
             },
         };
+        sending.fetch_add(mails.len(), Ordering::SeqCst);
         for mail in mails {
+            let _done = Finished(&sending);
             let subject = subject(mail.report.headline());
             let body = match tera::Context::from_serialize(&mail)
                 .map_err(AppError::unexpected)
@@ -312,6 +321,15 @@ async fn send_mails(
                 Err(_) => {}
             }
         }
+    }
+}
+
+/// Counts one mail as sent (or given up) when dropped, whichever way the loop body ends.
+struct Finished<'a>(&'a AtomicUsize);
+
+impl Drop for Finished<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 
 use super::Mailer;
 use crate::db::{self, DbPool};
+use crate::errors::panics::catching_async;
 use crate::errors::AppError;
 use crate::models::User;
 use crate::templates::Templates;
@@ -60,8 +61,16 @@ impl ResetMails {
 
     /// Queues a reset mail for `email`, if it belongs to a user; returns at once.
     pub fn request(&self, email: String) {
-        if self.queue.try_send(email).is_err() {
-            tracing::warn!("A password reset request was dropped: the reset mail queue is full");
+        match self.queue.try_send(email) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!("A password reset request was dropped: the reset mail queue is full")
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                tracing::error!(
+                    "A password reset request was dropped: the reset mail sender has stopped"
+                )
+            }
         }
     }
 }
@@ -71,7 +80,8 @@ async fn send_reset_mails(settings: ResetMailSettings, mut queue: mpsc::Receiver
     // requests must not fill errors.log with the same line.
     let mut failing = false;
     while let Some(email) = queue.recv().await {
-        match send_one(&settings, email).await {
+        // A panic in one send is that send's failure, not the end of every later one.
+        match catching_async(send_one(&settings, email)).await {
             Ok(()) => failing = false,
             Err(error) if !failing => {
                 failing = true;

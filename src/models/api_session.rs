@@ -17,7 +17,11 @@ fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Records a new API login `sid` of `user_id` with its first refresh token.
+/// At most this many API logins per user are kept; the oldest go first.
+const MAX_API_SESSIONS_PER_USER: i64 = 20;
+
+/// Records a new API login `sid` of `user_id` with its first refresh token, and forgets that
+/// user's expired and oldest logins.
 #[tracing::instrument(name = "Create API session", skip(conn, refresh_token))]
 pub fn create_api_session(
     conn: &mut SqliteConnection,
@@ -26,17 +30,37 @@ pub fn create_api_session(
     refresh_token: &str,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    diesel::insert_into(api_sessions::table)
-        .values((
-            api_sessions::id.eq(sid),
-            api_sessions::user_id.eq(user_id),
-            api_sessions::refresh_hash.eq(hash(refresh_token)),
-            api_sessions::created_at.eq(now),
-            api_sessions::refresh_expires_at.eq(now + REFRESH_LIFETIME),
-        ))
-        .execute(conn)
-        .context("Failed to record an API login")?;
-    Ok(())
+    conn.immediate_transaction(|conn| {
+        diesel::delete(
+            api_sessions::table
+                .filter(api_sessions::user_id.eq(user_id))
+                .filter(api_sessions::refresh_expires_at.le(now)),
+        )
+        .execute(conn)?;
+        diesel::insert_into(api_sessions::table)
+            .values((
+                api_sessions::id.eq(sid),
+                api_sessions::user_id.eq(user_id),
+                api_sessions::refresh_hash.eq(hash(refresh_token)),
+                api_sessions::created_at.eq(now),
+                api_sessions::refresh_expires_at.eq(now + REFRESH_LIFETIME),
+            ))
+            .execute(conn)?;
+        let keep: Vec<String> = api_sessions::table
+            .filter(api_sessions::user_id.eq(user_id))
+            .order(api_sessions::created_at.desc())
+            .limit(MAX_API_SESSIONS_PER_USER)
+            .select(api_sessions::id)
+            .load(conn)?;
+        diesel::delete(
+            api_sessions::table
+                .filter(api_sessions::user_id.eq(user_id))
+                .filter(api_sessions::id.ne_all(keep)),
+        )
+        .execute(conn)?;
+        Ok::<_, diesel::result::Error>(())
+    })
+    .context("Failed to record an API login")
 }
 
 /// The user of API login `sid`, if it has not been revoked.

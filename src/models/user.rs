@@ -142,18 +142,24 @@ impl User {
         Ok(())
     }
 
-    /// Replaces the password hash.
-    #[tracing::instrument(name = "Set password", skip(conn, password_hash))]
-    pub fn set_password(
+    /// Replaces the password hash, if it is still `old_hash`; whether it was. Two uses of one
+    /// reset link at once: only the first changes the password.
+    #[tracing::instrument(name = "Set password", skip(conn, old_hash, password_hash))]
+    pub fn replace_password(
         conn: &mut SqliteConnection,
         id: i32,
+        old_hash: &str,
         password_hash: &str,
-    ) -> Result<(), AppError> {
-        diesel::update(users::table.find(id))
-            .set(users::password_hash.eq(password_hash))
-            .execute(conn)
-            .context("Failed to set a password")?;
-        Ok(())
+    ) -> Result<bool, AppError> {
+        let changed = diesel::update(
+            users::table
+                .find(id)
+                .filter(users::password_hash.eq(old_hash)),
+        )
+        .set(users::password_hash.eq(password_hash))
+        .execute(conn)
+        .context("Failed to set a password")?;
+        Ok(changed > 0)
     }
 
     /// One page of every user, by id.

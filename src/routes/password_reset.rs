@@ -105,15 +105,23 @@ pub async fn reset(
     }
     let password = form.password;
     let hash = state.hashers.hash(password).await?;
-    let user_id = user.id;
-    // A new password ends every login made with the old one.
-    db::run(&state.pool, move |conn| {
+    let (user_id, old_hash) = (user.id, user.password_hash);
+    // A new password ends every login made with the old one, in the browser and in the API.
+    let changed = db::run(&state.pool, move |conn| {
         conn.immediate_transaction(|conn| {
-            User::set_password(conn, user_id, &hash)?;
-            models::end_all_sessions(conn, user_id)
+            if !User::replace_password(conn, user_id, &old_hash, &hash)? {
+                return Ok(false);
+            }
+            models::end_all_sessions(conn, user_id)?;
+            models::revoke_all_api_sessions(conn, user_id)?;
+            Ok(true)
         })
     })
     .await?;
+    if !changed {
+        // The link was used a moment ago by another request.
+        return Ok(invalid_link(&page));
+    }
     tracing::info!(user_id, "Password reset");
     page.flash(Level::Success, "Your password has been reset.");
     Ok(see_other("/auth/login"))

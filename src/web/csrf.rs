@@ -88,12 +88,11 @@ fn is_safe(method: &Method) -> bool {
     )
 }
 
-/// The one exemption: a request that sends no cookies and authenticates without them (a bearer
-/// token or HTTP Basic), or calls the JSON API under `/api/`, which reads no cookie. Without
-/// cookies there is no session for another site to ride on.
+/// The one exemption: the JSON API under `/api/`, called without cookies. It authenticates by
+/// bearer token (or Basic, to get one) and reads no cookie, so there is no session for another
+/// site to ride on. Every other path is checked, whatever credentials come with it.
 fn is_exempt(req: &ServiceRequest) -> bool {
-    let credentials = req.headers().contains_key(header::AUTHORIZATION);
-    !req.headers().contains_key(header::COOKIE) && (credentials || req.path().starts_with("/api/"))
+    req.path().starts_with("/api/") && !req.headers().contains_key(header::COOKIE)
 }
 
 /// The fields of a form body, or the top-level members of a JSON object body (for error

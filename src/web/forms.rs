@@ -57,7 +57,7 @@ fn check_new_password(password: &SecretString, password2: &SecretString, errors:
 /// `/auth/login`.
 #[derive(Deserialize, Validate)]
 pub struct LoginForm {
-    #[validate(length(min = 1, message = "This field is required."))]
+    #[validate(length(min = 1, max = 64, message = "Use 1 to 64 characters."))]
     pub username: String,
     pub password: SecretString,
     pub remember_me: Option<String>,

@@ -91,6 +91,23 @@ pub struct RateLimits {
     lab_per_client: Limit<IpAddr>,
 }
 
+/// The key for a client address: an IPv6 client is its /64, the block one subscriber gets, so
+/// a stranger cannot take a fresh bucket for every request by changing the host bits.
+fn network(client: IpAddr) -> IpAddr {
+    match client {
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(
+            u128::from(v6) & !((1u128 << 64) - 1),
+        )),
+        v4 => v4,
+    }
+}
+
+/// A name or address as a key: lower-cased, and no longer than a valid one (120 characters),
+/// so a stranger's 64 KiB "username" cannot make a 64 KiB key.
+fn bounded_key(name: &str) -> String {
+    name.chars().take(120).collect::<String>().to_lowercase()
+}
+
 const MINUTE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3600);
 
@@ -146,15 +163,15 @@ impl RateLimits {
             return Ok(());
         }
         if let Some(client) = client {
-            self.login_per_client.check(&client)?;
+            self.login_per_client.check(&network(client))?;
         }
-        self.login_per_account.check(&username.to_lowercase())
+        self.login_per_account.check(&bounded_key(username))
     }
 
     /// A registration attempt from `client`.
     pub fn register(&self, client: Option<IpAddr>) -> Result<(), AppError> {
         match (self.enabled, client) {
-            (true, Some(client)) => self.register_per_client.check(&client),
+            (true, Some(client)) => self.register_per_client.check(&network(client)),
             _ => Ok(()),
         }
     }
@@ -165,16 +182,33 @@ impl RateLimits {
             return Ok(());
         }
         if let Some(client) = client {
-            self.reset_per_client.check(&client)?;
+            self.reset_per_client.check(&network(client))?;
         }
-        self.reset_per_email.check(&email.to_lowercase())
+        self.reset_per_email.check(&bounded_key(email))
     }
 
     /// A press of the lab's rate-limit button (limited even with RATE_LIMITS=0: it is the lesson).
     pub fn lab(&self, client: Option<IpAddr>) -> Result<(), AppError> {
         match client {
-            Some(client) => self.lab_per_client.check(&client),
+            Some(client) => self.lab_per_client.check(&network(client)),
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_its_64_block_and_keys_are_bounded() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(network(a), network(b));
+        assert_ne!(network(a), network(other));
+        let v4: IpAddr = "192.0.2.7".parse().unwrap();
+        assert_eq!(network(v4), v4);
+        assert_eq!(bounded_key(&"X".repeat(70_000)).len(), 120);
     }
 }
