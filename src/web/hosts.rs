@@ -6,7 +6,7 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
-use actix_web::web;
+use actix_web::{web, HttpRequest};
 
 use super::state::AppState;
 use crate::errors::AppError;
@@ -18,7 +18,7 @@ pub async fn check_host(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let allowed = req
         .app_data::<web::Data<AppState>>()
-        .map(|state| is_allowed(host_of(&req), &state.settings.allowed_hosts))
+        .map(|state| is_allowed(host_of(req.request()), &state.settings.allowed_hosts))
         .unwrap_or(true);
     if !allowed {
         return Ok(req.error_response(AppError::BadRequest(
@@ -30,7 +30,7 @@ pub async fn check_host(
 
 /// The request's Host (HTTP/1.1) or authority (HTTP/2), never X-Forwarded-Host, which any
 /// client can set.
-fn host_of(req: &ServiceRequest) -> Option<&str> {
+pub fn host_of(req: &HttpRequest) -> Option<&str> {
     req.headers()
         .get(header::HOST)
         .and_then(|value| value.to_str().ok())

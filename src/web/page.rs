@@ -11,6 +11,7 @@ use tera::Context;
 
 use super::display::avatar_url;
 use super::flash::{self, Level};
+use super::hosts::host_of;
 use super::login::current_user;
 use super::request::request_id;
 use super::state::{app_state, AppState};
@@ -59,7 +60,7 @@ impl Page {
                 None => self.req.path().to_string(),
             };
         }
-        let host = self.req.connection_info().host().to_string();
+        let host = host_of(&self.req).unwrap_or_default().to_string();
         self.req
             .headers()
             .get(header::REFERER)
