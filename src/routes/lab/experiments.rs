@@ -13,7 +13,7 @@ use tera::Context;
 use crate::config::MailSettings;
 use crate::db::{self, schema::users};
 use crate::errors::background::spawn_task;
-use crate::errors::{AppError, Chain, Challenge, ResultExt};
+use crate::errors::{AppError, Chain, ResultExt};
 use crate::mail::Mailer;
 use crate::models::{self, NewUser, User};
 use crate::web::client::client_ip;
@@ -314,56 +314,4 @@ pub(super) fn rate_limit(page: &Page, state: &AppState) -> Result<HttpResponse, 
         "Allowed: this limit takes three presses a minute from one address. Press again.",
         None,
     )
-}
-
-/// An API access token that expired a minute ago, checked as the API checks every token.
-pub(super) fn expired_token(state: &AppState) -> Result<HttpResponse, AppError> {
-    let token = state.access_tokens.issue_for(0, "user", "lab", -60)?;
-    state
-        .access_tokens
-        .check(&token)
-        .map_err(|problem| AppError::Unauthorized(Challenge::Bearer(problem)))?;
-    Err(AppError::unexpected(anyhow::anyhow!(
-        "An expired token was accepted"
-    )))
-}
-
-/// A valid token whose payload was edited to say `admin`; its signature no longer matches.
-pub(super) fn tampered_token(state: &AppState) -> Result<HttpResponse, AppError> {
-    use base64::Engine;
-    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let token = state.access_tokens.issue(0, "user", "lab")?;
-    let parts: Vec<&str> = token.split('.').collect();
-    let payload = engine
-        .decode(parts.get(1).copied().unwrap_or_default())
-        .map_err(AppError::unexpected)?;
-    let forged = String::from_utf8_lossy(&payload).replace(r#""role":"user""#, r#""role":"admin""#);
-    let tampered = format!(
-        "{}.{}.{}",
-        parts.first().copied().unwrap_or_default(),
-        engine.encode(forged),
-        parts.get(2).copied().unwrap_or_default()
-    );
-    state
-        .access_tokens
-        .check(&tampered)
-        .map_err(|problem| AppError::Unauthorized(Challenge::Bearer(problem)))?;
-    Err(AppError::unexpected(anyhow::anyhow!(
-        "A tampered token was accepted"
-    )))
-}
-
-/// A valid token with the `user` role, at an endpoint for admins only.
-pub(super) fn wrong_role(state: &AppState) -> Result<HttpResponse, AppError> {
-    let token = state.access_tokens.issue(0, "user", "lab")?;
-    let claims = state
-        .access_tokens
-        .check(&token)
-        .map_err(|problem| AppError::Unauthorized(Challenge::Bearer(problem)))?;
-    if claims.role != "admin" {
-        return Err(AppError::InsufficientScope);
-    }
-    Err(AppError::unexpected(anyhow::anyhow!(
-        "A user token passed an admin check"
-    )))
 }

@@ -8,6 +8,7 @@
 
 mod experiments;
 mod logs;
+mod token_experiments;
 
 use actix_web::http::StatusCode;
 use std::collections::HashMap;
@@ -101,9 +102,9 @@ impl Experiment {
             Experiment::LogLevels => experiments::log_levels(page, state),
             Experiment::Forbidden => Err(AppError::Forbidden),
             Experiment::RateLimit => experiments::rate_limit(page, state),
-            Experiment::ExpiredToken => experiments::expired_token(state),
-            Experiment::TamperedToken => experiments::tampered_token(state),
-            Experiment::WrongRole => experiments::wrong_role(state),
+            Experiment::ExpiredToken => token_experiments::expired_token(state),
+            Experiment::TamperedToken => token_experiments::tampered_token(state),
+            Experiment::WrongRole => token_experiments::wrong_role(state),
             Experiment::TooLarge => {
                 experiments::result(page, "too-large", "The body fitted under the limit.", None)
             }

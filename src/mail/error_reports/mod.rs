@@ -22,9 +22,10 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+mod sender;
+
 use super::Mailer;
 use crate::errors::report::ErrorReport;
-use crate::errors::{AppError, Chain};
 use crate::templates::Templates;
 
 /// How many held-back request ids one mail lists.
@@ -36,8 +37,8 @@ const QUEUE_LENGTH: usize = 32;
 /// One mail for the sender task, which renders it (`templates/mail/error_report.txt`) off the
 /// request path.
 #[derive(Serialize)]
-struct ErrorMail {
-    report: ErrorReport,
+pub(super) struct ErrorMail {
+    pub(super) report: ErrorReport,
     /// Occurrences this mail counts (1, or more for repeats that were held back).
     occurrences: u64,
     /// Whether this is a summary of held-back repeats rather than the mail of a new occurrence.
@@ -123,7 +124,7 @@ impl ErrorReporter {
             sending: Arc::new(AtomicUsize::new(0)),
         });
         if reporter.queue.is_some() {
-            tokio::spawn(send_mails(
+            tokio::spawn(sender::send_mails(
                 reporter.sending.clone(),
                 mailer,
                 templates,
@@ -200,7 +201,7 @@ impl ErrorReporter {
 
     /// Summary mails for errors that repeated after their last mail and have not recurred
     /// since the interval ended. Called by the sender task.
-    fn due_summaries(&self) -> Vec<ErrorMail> {
+    pub(super) fn due_summaries(&self) -> Vec<ErrorMail> {
         let now = Instant::now();
         let mut state = self
             .state
@@ -252,96 +253,5 @@ impl ErrorReporter {
             dropped: self.dropped.swap(0, Ordering::Relaxed),
             per_minute: self.per_minute,
         }
-    }
-}
-
-/// "Microblog Failure: " and the error's first line, without CR/LF, cut at about 120 characters.
-pub fn subject(headline: &str) -> String {
-    let line: String = headline
-        .lines()
-        .next()
-        .unwrap_or("")
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect();
-    let short: String = line.chars().take(120).collect();
-    let ellipsis = if line.chars().count() > 120 {
-        "…"
-    } else {
-        ""
-    };
-    format!("Microblog Failure: {short}{ellipsis}")
-}
-
-/// The background sender: one mail at a time, and the summaries when they fall due.
-async fn send_mails(
-    sending: Arc<AtomicUsize>,
-    mailer: Arc<Mailer>,
-    templates: Arc<Templates>,
-    admins: Vec<String>,
-    mut queue: mpsc::Receiver<ErrorMail>,
-    reporter: std::sync::Weak<ErrorReporter>,
-) {
-    let mut failing = false;
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        let mails = tokio::select! {
-            mail = queue.recv() => match mail {
-                Some(mail) => vec![mail],
-                None => return,
-            },
-            _ = tick.tick() => match reporter.upgrade() {
-                Some(reporter) => reporter.due_summaries(),
-                None => return,
-            },
-        };
-        sending.fetch_add(mails.len(), Ordering::SeqCst);
-        for mail in mails {
-            let _done = Finished(&sending);
-            let subject = subject(mail.report.headline());
-            let body = match tera::Context::from_serialize(&mail)
-                .map_err(AppError::unexpected)
-                .and_then(|context| templates.render("mail/error_report.txt", &context))
-            {
-                Ok(body) => body,
-                Err(error) => {
-                    tracing::error!(error.chain = ?error, "An error mail could not be written");
-                    continue;
-                }
-            };
-            match mailer.send(&admins, &subject, body).await {
-                Ok(()) => failing = false,
-                Err(error) if !failing => {
-                    failing = true;
-                    tracing::error!(
-                        error.chain = %Chain(&error),
-                        "An error mail could not be sent; further failures are not logged until one succeeds"
-                    );
-                }
-                Err(_) => {}
-            }
-        }
-    }
-}
-
-/// Counts one mail as sent (or given up) when dropped, whichever way the loop body ends.
-struct Finished<'a>(&'a AtomicUsize);
-
-impl Drop for Finished<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::subject;
-
-    #[test]
-    fn the_subject_is_one_short_line() {
-        let long = format!("first line\r\nsecond {}", "x".repeat(300));
-        assert_eq!(subject(&long), "Microblog Failure: first line");
-        let subject = subject(&"y".repeat(300));
-        assert_eq!(subject.chars().count(), "Microblog Failure: ".len() + 121);
     }
 }
