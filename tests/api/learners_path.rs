@@ -196,10 +196,11 @@ async fn with_debug_on_the_console_prints_an_errors_chain_over_several_lines() {
     // Act
     let id = request_id(&browser.post("/lab/panic", &[]).await);
     app.wait_for("microblog.log", |t| t.contains(&id)).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let console = app
+        .wait_for_console(|lines| lines.iter().any(|line| line.trim() == "Caused by:"))
+        .await;
 
     // Assert
-    let console = app.console();
     assert!(
         console.iter().any(|line| line.trim() == "Caused by:"),
         "{console:#?}"

@@ -93,6 +93,18 @@ impl TestProcess {
         self.console.lock().unwrap().clone()
     }
 
+    /// Waits (up to 10 s) until `check` holds for the console's lines, returning them.
+    pub async fn wait_for_console(&self, check: impl Fn(&[String]) -> bool) -> Vec<String> {
+        let start = Instant::now();
+        loop {
+            let lines = self.console();
+            if check(&lines) || start.elapsed() > Duration::from_secs(10) {
+                return lines;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
     /// A file of the log folder, read now (empty if it does not exist).
     pub fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.log_dir.join(name)).unwrap_or_default()

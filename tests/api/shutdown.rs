@@ -57,10 +57,15 @@ async fn log_to_stdout_writes_one_json_object_per_line_and_no_files() {
 
     // Act
     let id = request_id(&app.browser().get("/explore").await);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let console = app
+        .wait_for_console(|lines| {
+            lines
+                .iter()
+                .any(|line| line.contains(&id) && line.contains("Request completed"))
+        })
+        .await;
 
     // Assert
-    let console = app.console();
     let lines: Vec<serde_json::Value> = console
         .iter()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
