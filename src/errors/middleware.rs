@@ -176,6 +176,8 @@ pub struct RenderedError {
     pub path: String,
     pub client: String,
     pub started: Option<RequestStart>,
+    /// Whether the connection closes after it (the process is draining).
+    close: bool,
 }
 
 impl RenderedError {
@@ -207,6 +209,7 @@ impl RenderedError {
             path: redact::url_text(failed.uri.path()),
             client: failed.client.map(|ip| ip.to_string()).unwrap_or_default(),
             started: failed.started,
+            close: failed.draining(),
         }
     }
 }
@@ -231,6 +234,12 @@ impl ResponseError for RenderedError {
         for header in &self.headers {
             response.insert_header(header.clone());
         }
-        response.body(self.body.clone())
+        let mut response = response.body(self.body.clone());
+        if self.close {
+            response
+                .head_mut()
+                .set_connection_type(actix_web::http::ConnectionType::Close);
+        }
+        response
     }
 }

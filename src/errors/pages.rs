@@ -66,6 +66,12 @@ impl FailedRequest {
         self.state.as_ref().map(|state| state.get_ref())
     }
 
+    /// Whether the process is draining (its responses close their connections).
+    pub fn draining(&self) -> bool {
+        self.state()
+            .is_some_and(|state| state.draining.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
     /// Whether the site is served over HTTPS (SESSION_COOKIE_SECURE=1), for HSTS.
     pub fn https(&self) -> bool {
         self.state()
