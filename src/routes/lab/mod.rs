@@ -114,15 +114,18 @@ impl Experiment {
 
 /// The lab's routes.
 pub fn configure(config: &mut web::ServiceConfig) {
-    config
-        .service(web::resource("/lab").route(web::get().to(lab)))
-        .service(web::resource("/lab/logs").route(web::get().to(logs)))
-        .service(
-            web::resource("/lab/too-large")
-                .app_data(form_config(1024))
-                .route(web::post().to(too_large)),
-        )
-        .service(web::resource("/lab/{experiment}").route(web::post().to(run)));
+    // One scope, so that a path outside /lab is not matched against every lab route.
+    config.service(
+        web::scope("/lab")
+            .service(web::resource("").route(web::get().to(lab)))
+            .service(web::resource("/logs").route(web::get().to(logs)))
+            .service(
+                web::resource("/too-large")
+                    .app_data(form_config(1024))
+                    .route(web::post().to(too_large)),
+            )
+            .service(web::resource("/{experiment}").route(web::post().to(run))),
+    );
 }
 
 /// `GET /lab`: one card per experiment.
