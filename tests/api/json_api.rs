@@ -61,14 +61,18 @@ impl<'a> Api<'a> {
         response.json().await.unwrap()
     }
 
-    async fn tokens(&self, username: &str) -> Value {
-        let response = self
-            .client
+    /// `POST /api/tokens` with these credentials, as it is answered.
+    async fn token_request(&self, username: &str, password: &str) -> reqwest::Response {
+        self.client
             .post(format!("{}/api/tokens", self.app.address))
-            .basic_auth(username, Some("correct horse"))
+            .basic_auth(username, Some(password))
             .send()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    async fn tokens(&self, username: &str) -> Value {
+        let response = self.token_request(username, "correct horse").await;
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()
     }
@@ -305,13 +309,7 @@ async fn wrong_credentials_for_a_token_are_a_401_asking_for_basic() {
     api.register("susan").await;
 
     // Act
-    let response = api
-        .client
-        .post(format!("{}/api/tokens", app.address))
-        .basic_auth("susan", Some("wrong password"))
-        .send()
-        .await
-        .unwrap();
+    let response = api.token_request("susan", "wrong password").await;
 
     // Assert
     assert!(www_authenticate(&response).starts_with("Basic"));
@@ -531,13 +529,7 @@ async fn a_rate_limited_token_request_is_a_429_problem_with_retry_after() {
     api.tokens("susan").await;
 
     // Act
-    let limited = api
-        .client
-        .post(format!("{}/api/tokens", app.address))
-        .basic_auth("susan", Some("correct horse"))
-        .send()
-        .await
-        .unwrap();
+    let limited = api.token_request("susan", "correct horse").await;
 
     // Assert
     assert!(limited.headers().contains_key("retry-after"));
