@@ -20,7 +20,7 @@ pub enum AdminError {
 /// Makes `username` an admin.
 pub fn grant(settings: &Settings, username: Option<String>) -> Result<(), AdminError> {
     let username = username.ok_or(AdminError::Usage)?;
-    let pool = db::connect(&settings.database_url, 1)?;
+    let pool = db::connect(&settings.database_url, 1, settings.database_timeout())?;
     let mut conn = pool.get().map_err(|e| AdminError::Write(e.to_string()))?;
     let changed = User::set_role(&mut conn, &username, "admin")
         .map_err(|e| AdminError::Write(format!("{e:?}")))?;

@@ -9,6 +9,8 @@ use secrecy::SecretString;
 use crate::config::Settings;
 use crate::db;
 use crate::db::schema::{followers, posts, users};
+use crate::errors::AppError;
+use crate::on_each_backend;
 use crate::password::hash_password;
 
 const USERS: i32 = 100;
@@ -41,7 +43,7 @@ pub enum SeedError {
 
 /// Creates the demo data unless `user1` already exists.
 pub fn run(settings: &Settings) -> Result<(), SeedError> {
-    let pool = db::connect(&settings.database_url, 1)?;
+    let pool = db::connect(&settings.database_url, 1, settings.database_timeout())?;
     let mut conn = pool.get().map_err(|e| SeedError::Write(e.to_string()))?;
     let exists: bool = diesel::select(diesel::dsl::exists(
         users::table.filter(users::username.eq("user1")),
@@ -56,7 +58,7 @@ pub fn run(settings: &Settings) -> Result<(), SeedError> {
     let hash = hash_password(&SecretString::from(PASSWORD))
         .map_err(|e| SeedError::Write(format!("{e:?}")))?;
     let now = Utc::now().naive_utc();
-    conn.immediate_transaction(|conn| {
+    db::write_transaction(&mut conn, |conn| {
         let names: Vec<(String, String)> = (1..=USERS)
             .map(|n| (format!("user{n}"), format!("user{n}@example.com")))
             .collect();
@@ -71,14 +73,14 @@ pub fn run(settings: &Settings) -> Result<(), SeedError> {
                 )
             })
             .collect();
-        let ids: Vec<i32> = diesel::insert_into(users::table)
-            .values(&new_users)
-            .returning(users::id)
-            .get_results(conn)?;
+        // Multi-row INSERTs are beyond the common SQL of both databases: one statement each.
+        let insert = diesel::insert_into(users::table).values(&new_users);
+        let ids: Vec<i32> =
+            on_each_backend!(conn, |conn| insert.returning(users::id).get_results(conn))?;
 
         insert_posts(conn, &ids, now)?;
         insert_follows(conn, &ids)?;
-        Ok::<_, diesel::result::Error>(())
+        Ok(())
     })
     .map_err(|e| SeedError::Write(e.to_string()))?;
     println!(
@@ -91,10 +93,10 @@ pub fn run(settings: &Settings) -> Result<(), SeedError> {
 
 /// Every user's posts, interleaved over the last days so every timeline mixes authors.
 fn insert_posts(
-    conn: &mut SqliteConnection,
+    conn: &mut db::DbConnection,
     ids: &[i32],
     now: NaiveDateTime,
-) -> Result<(), diesel::result::Error> {
+) -> Result<(), AppError> {
     let mut new_posts = Vec::new();
     for (index, id) in ids.iter().enumerate() {
         for n in 0..POSTS_PER_USER {
@@ -109,16 +111,15 @@ fn insert_posts(
         }
     }
     for chunk in new_posts.chunks(500) {
-        diesel::insert_into(posts::table)
-            .values(chunk)
-            .execute(conn)?;
+        let insert = diesel::insert_into(posts::table).values(chunk);
+        on_each_backend!(conn, |conn| insert.execute(conn))?;
     }
 
     Ok(())
 }
 
 /// Each user follows the next FOLLOWS_PER_USER users.
-fn insert_follows(conn: &mut SqliteConnection, ids: &[i32]) -> Result<(), diesel::result::Error> {
+fn insert_follows(conn: &mut db::DbConnection, ids: &[i32]) -> Result<(), AppError> {
     let mut follows = Vec::new();
     for (index, id) in ids.iter().enumerate() {
         for step in 1..=FOLLOWS_PER_USER as usize {
@@ -130,9 +131,8 @@ fn insert_follows(conn: &mut SqliteConnection, ids: &[i32]) -> Result<(), diesel
         }
     }
     for chunk in follows.chunks(500) {
-        diesel::insert_into(followers::table)
-            .values(chunk)
-            .execute(conn)?;
+        let insert = diesel::insert_into(followers::table).values(chunk);
+        on_each_backend!(conn, |conn| insert.execute(conn))?;
     }
     Ok(())
 }

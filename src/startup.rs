@@ -101,9 +101,12 @@ fn shared_state(
         mailer.clone(),
         templates.clone(),
         settings.admins.clone(),
-        Duration::from_secs(settings.mail.error_interval_seconds),
-        settings.mail.error_mails_per_minute,
+        (
+            Duration::from_secs(settings.mail.error_interval_seconds),
+            settings.mail.error_mails_per_minute,
+        ),
         !settings.debug,
+        pool.clone(),
     );
     let secret = settings.secret_key.expose();
     let fallbacks: Vec<&[u8]> = settings
@@ -149,7 +152,11 @@ impl Application {
         settings: Settings,
         more_routes: fn(&mut web::ServiceConfig),
     ) -> Result<Self, StartupError> {
-        let pool = db::connect(&settings.database_url, 8)?;
+        let pool = db::connect(
+            &settings.database_url,
+            settings.database_pool_size,
+            settings.database_timeout(),
+        )?;
         let templates = Templates::load("templates", settings.debug)
             .map_err(|e| StartupError::Templates(format!("{e:?}").replace('\n', " ")))?;
         let templates = Arc::new(templates);

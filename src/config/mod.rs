@@ -14,6 +14,7 @@ use secrecy::SecretString;
 
 use crate::models::SessionLimits;
 
+pub use crate::db::DatabaseUrl;
 pub use env::ConfigError;
 use env::Env;
 pub use secret_key::{SecretKey, DEVELOPMENT_KEY_FILE};
@@ -25,8 +26,13 @@ pub struct Settings {
     pub port: u16,
     /// Development mode: detailed error page, template reload, no error mails.
     pub debug: bool,
-    /// Path of the SQLite file (a leading `sqlite://` is accepted and removed).
-    pub database_url: String,
+    /// A SQLite file (the default) or a PostgreSQL server.
+    pub database_url: DatabaseUrl,
+    /// DATABASE_POOL_SIZE: connections each process keeps to the database.
+    pub database_pool_size: u32,
+    /// DATABASE_TIMEOUT: how long a request waits for a database connection (and so how long a
+    /// page takes to answer 503 while the database is down), in seconds.
+    pub database_timeout_seconds: u64,
     pub secret_key: SecretKey,
     /// SECRET_KEY_FALLBACKS: older keys, still accepted for verifying while keys rotate.
     pub secret_key_fallbacks: Vec<SecretKey>,
@@ -138,11 +144,7 @@ impl Settings {
                 .parse::<IpAddr>()
                 .map(|ip| ip.is_loopback())
                 .unwrap_or(false);
-        let database_url = env.string("DATABASE_URL", "microblog.db");
-        let database_url = database_url
-            .strip_prefix("sqlite://")
-            .unwrap_or(&database_url)
-            .to_string();
+        let database_url = DatabaseUrl::parse(&env.string("DATABASE_URL", "microblog.db"));
 
         let secret_key = env.secret_key()?;
         if secret_key.generated && !debug && !loopback {
@@ -157,6 +159,8 @@ impl Settings {
             port: env.parse("PORT", 8000, "a port number from 0 to 65535")?,
             debug,
             database_url,
+            database_pool_size: env.ranged("DATABASE_POOL_SIZE", 8, 1, 1000)?,
+            database_timeout_seconds: env.ranged("DATABASE_TIMEOUT", 5, 1, 300)?,
             secret_key,
             secret_key_fallbacks: env.secret_key_fallbacks()?,
             access_token_seconds: env.ranged("ACCESS_TOKEN_SECONDS", 900, 1, 86_400)?,
@@ -225,6 +229,11 @@ impl Settings {
     /// How long a request's head, and then its body, may take to arrive.
     pub fn request_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.request_timeout_seconds)
+    }
+
+    /// How long a request waits for a database connection.
+    pub fn database_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.database_timeout_seconds)
     }
 
     /// How long a login lasts.

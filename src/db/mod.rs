@@ -1,85 +1,132 @@
-//! The SQLite connection pool, the migrations run at start, and [`run`], which moves every query
-//! off the async workers.
+//! The database: SQLite by default, PostgreSQL when DATABASE_URL says `postgres://`, through one
+//! connection type ([`DbConnection`]). The pool, the migrations run at start, [`run`], which moves
+//! every query off the async workers, and [`write_transaction`].
 
+mod connection;
+mod migrations;
+mod outage;
 pub mod schema;
+mod transactions;
+mod url;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
-use diesel::{Connection, SqliteConnection};
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use diesel::r2d2::{Pool, PooledConnection};
 
 use crate::errors::AppError;
 
-/// A pool of SQLite connections.
-pub type DbPool = Pool<ConnectionManager<SqliteConnection>>;
+pub use connection::{Connector, DbConnection};
+pub use outage::Outage;
+pub use transactions::write_transaction;
+pub use url::DatabaseUrl;
 
-/// The SQL in `migrations/`, compiled into the binary so no diesel CLI is needed.
-const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+/// PostgreSQL ends any one statement after this long.
+const STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Why the database could not be prepared at start. Each message names DATABASE_URL, because
-/// that is the setting the user can change.
+/// The connection pool, and what the requests have seen of the database's health.
+#[derive(Clone)]
+pub struct DbPool {
+    pool: Pool<Connector>,
+    outage: Arc<Outage>,
+}
+
+/// Why the database could not be prepared at start. Each message names DATABASE_URL (its
+/// password masked), because that is the setting the user can change.
 #[derive(Debug, thiserror::Error)]
 pub enum DatabaseSetupError {
-    #[error("DATABASE_URL={path:?}: cannot open the database ({reason})")]
-    Open { path: String, reason: String },
-    #[error("DATABASE_URL={path:?}: cannot apply the migrations ({reason})")]
-    Migrate { path: String, reason: String },
+    #[error("DATABASE_URL={url:?}: cannot open the database ({reason})")]
+    Open { url: String, reason: String },
+    #[error("DATABASE_URL={url:?}: cannot apply the migrations ({reason})")]
+    Migrate { url: String, reason: String },
 }
 
-/// Settings applied to every pooled connection.
-#[derive(Debug)]
-struct ConnectionPragmas;
-
-impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for ConnectionPragmas {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        // busy_timeout makes a writer wait for the lock instead of failing with "database is
-        // locked"; synchronous=NORMAL is safe with WAL and avoids an fsync per commit;
-        // journal_size_limit truncates the WAL back to 4 MiB after each checkpoint (under a
-        // login flood it had grown to 20.8 MB beside a 0.74 MB database).
-        conn.batch_execute(
-            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; \
-             PRAGMA journal_size_limit = 4194304;",
-        )
-        .map_err(diesel::r2d2::Error::QueryError)
-    }
-}
-
-/// Opens (creating if needed) the database at `path`, switches it to WAL, applies pending
-/// migrations and returns a pool of connections to it.
-pub fn connect(path: &str, max_connections: u32) -> Result<DbPool, DatabaseSetupError> {
+/// Opens the database (creating a SQLite file if needed), applies pending migrations and
+/// returns a pool of at most `max_connections` connections, where a request waits at most
+/// `timeout` for one.
+pub fn connect(
+    url: &DatabaseUrl,
+    max_connections: u32,
+    timeout: Duration,
+) -> Result<DbPool, DatabaseSetupError> {
     let open_error = |reason: String| DatabaseSetupError::Open {
-        path: path.to_string(),
+        url: url.masked(),
         reason,
     };
-    let mut conn = SqliteConnection::establish(path).map_err(|e| open_error(e.to_string()))?;
-    // WAL lets readers go on while one request writes; the mode is stored in the file itself.
-    conn.batch_execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;")
+    let connector = Connector::new(url.clone(), STATEMENT_TIMEOUT);
+    let mut conn = connector
+        .establish()
         .map_err(|e| open_error(e.to_string()))?;
-    conn.run_pending_migrations(MIGRATIONS)
-        .map_err(|e| DatabaseSetupError::Migrate {
-            path: path.to_string(),
-            reason: e.to_string(),
-        })?;
+    if let DbConnection::Sqlite(sqlite) = &mut conn {
+        // WAL lets readers go on while one request writes; the mode is stored in the file.
+        sqlite
+            .batch_execute("PRAGMA journal_mode = WAL;")
+            .map_err(|e| open_error(e.to_string()))?;
+    }
+    migrations::apply(&mut conn).map_err(|reason| DatabaseSetupError::Migrate {
+        url: url.masked(),
+        reason,
+    })?;
 
-    Pool::builder()
+    let pool = Pool::builder()
         .max_size(max_connections)
-        .connection_timeout(Duration::from_secs(5))
-        .connection_customizer(Box::new(ConnectionPragmas))
-        .build(ConnectionManager::new(path))
-        .map_err(|e| open_error(e.to_string()))
+        .connection_timeout(timeout)
+        // Connections are opened when needed: a PostgreSQL that is down at start is reported
+        // by the migrations above, and one that goes down later by the requests.
+        .min_idle(Some(0))
+        .build_unchecked(connector);
+    Ok(DbPool {
+        pool,
+        outage: Arc::new(Outage::default()),
+    })
+}
+
+impl DbPool {
+    /// A connection for work outside requests (the seed command, the error mails' flood
+    /// control): it does not count towards an outage.
+    pub fn get(&self) -> Result<PooledConnection<Connector>, AppError> {
+        self.pool.get().map_err(AppError::from)
+    }
+
+    /// Whether requests currently find the database down.
+    pub fn is_down(&self) -> bool {
+        self.outage.is_down()
+    }
 }
 
 /// Runs `query` with a pooled connection on the blocking thread pool, inside the caller's
 /// tracing span. Diesel is synchronous: calling it on an async worker would stall every other
 /// request that worker serves.
+///
+/// A database that cannot be reached is an [`AppError::DatabaseDown`], marked when it is the
+/// first of an outage so that only that one is logged at ERROR and mailed.
 pub async fn run<T, F>(pool: &DbPool, query: F) -> Result<T, AppError>
 where
-    F: FnOnce(&mut SqliteConnection) -> Result<T, AppError> + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
-    let pool = pool.clone();
+    let outage = pool.outage.clone();
+    let result = run_unobserved(pool, query).await;
+    match result {
+        Err(AppError::DatabaseDown { cause, .. }) => Err(AppError::DatabaseDown {
+            starts_outage: outage.failed(),
+            cause,
+        }),
+        done => {
+            outage.answered();
+            done
+        }
+    }
+}
+
+/// [`run`] without counting towards an outage: for work outside requests.
+pub async fn run_unobserved<T, F>(pool: &DbPool, query: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.pool.clone();
     let span = tracing::Span::current();
     actix_web::web::block(move || {
         let _entered = span.enter();

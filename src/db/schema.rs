@@ -51,3 +51,14 @@ diesel::joinable!(posts -> users (user_id));
 diesel::joinable!(api_sessions -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, posts, followers, sessions, api_sessions);
+
+diesel::table! {
+    error_mail_counts (place_hash) {
+        place_hash -> Text,
+        occurrences -> BigInt,
+        mailed -> BigInt,
+        last_mail_at -> Timestamp,
+        latest_report -> Text,
+        request_ids -> Text,
+    }
+}

@@ -63,6 +63,18 @@ pub enum AppError {
     /// The database (or another dependency) cannot answer right now; trying again may work.
     #[error("The service is busy or temporarily unavailable. Please try again in a moment.")]
     Unavailable(#[source] anyhow::Error),
+    /// The database cannot be reached: refused, lost, or out of connections. `db::run` marks
+    /// the first failure of an outage, which alone is logged at ERROR and mailed.
+    #[error("The service is temporarily unavailable. Please try again in a moment.")]
+    DatabaseDown {
+        starts_outage: bool,
+        #[source]
+        cause: anyhow::Error,
+    },
+    /// Two transactions raced (a serialization failure or a deadlock on PostgreSQL):
+    /// `db::write_transaction` tries once more, then answers 503.
+    #[error("The service is busy. Please try again in a moment.")]
+    WriteConflict(#[source] anyhow::Error),
     /// A bug or an unexpected failure: the details go to the log, never to the user.
     #[error("An unexpected error has occurred.")]
     Unexpected(#[source] anyhow::Error),
@@ -141,6 +153,14 @@ impl AppError {
         match self {
             AppError::Unexpected(e) => AppError::Unexpected(e.context(doing)),
             AppError::Unavailable(e) => AppError::Unavailable(e.context(doing)),
+            AppError::WriteConflict(e) => AppError::WriteConflict(e.context(doing)),
+            AppError::DatabaseDown {
+                starts_outage,
+                cause,
+            } => AppError::DatabaseDown {
+                starts_outage,
+                cause: cause.context(doing),
+            },
             other => other,
         }
     }
@@ -211,7 +231,10 @@ impl ResponseError for AppError {
             AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::Taken(_) => StatusCode::CONFLICT,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) | AppError::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_)
+            | AppError::Overloaded(_)
+            | AppError::DatabaseDown { .. }
+            | AppError::WriteConflict(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -227,8 +250,14 @@ impl ResponseError for AppError {
                     .finish()
             }
             // How long a client should wait before trying again, in seconds.
-            AppError::Overloaded(_) => HttpResponse::ServiceUnavailable()
-                .insert_header((actix_web::http::header::RETRY_AFTER, "1"))
+            AppError::Overloaded(_) | AppError::WriteConflict(_) | AppError::Unavailable(_) => {
+                HttpResponse::ServiceUnavailable()
+                    .insert_header((header::RETRY_AFTER, "1"))
+                    .finish()
+            }
+            // Long enough for a restarted database to come back, short enough to notice.
+            AppError::DatabaseDown { .. } => HttpResponse::ServiceUnavailable()
+                .insert_header((header::RETRY_AFTER, "5"))
                 .finish(),
             AppError::Unauthorized(challenge) => HttpResponse::Unauthorized()
                 .insert_header((header::WWW_AUTHENTICATE, challenge.header()))

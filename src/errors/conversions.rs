@@ -6,37 +6,80 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use super::AppError;
 use super::UniqueField;
 
-/// The one place where diesel's errors get their meaning for this application.
+/// The one place where diesel's errors get their meaning for this application, on both
+/// databases.
 impl From<DieselError> for AppError {
     fn from(error: DieselError) -> Self {
         match &error {
             DieselError::NotFound => AppError::NotFound,
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                // SQLite names the column only in the message: "UNIQUE constraint failed: users.username".
-                let message = info.message();
-                if message.contains("users.username") {
-                    AppError::Taken(UniqueField::Username)
-                } else if message.contains("users.email") {
-                    AppError::Taken(UniqueField::Email)
+                // PostgreSQL names the index that refused the row; SQLite names it in the
+                // message: "UNIQUE constraint failed: index 'users_username_key'".
+                let index = info.constraint_name().unwrap_or(info.message());
+                AppError::Taken(if index.contains("users_username_key") {
+                    UniqueField::Username
+                } else if index.contains("users_email_key") {
+                    UniqueField::Email
                 } else {
-                    AppError::Taken(UniqueField::Other)
-                }
+                    UniqueField::Other
+                })
             }
-            DieselError::DatabaseError(_, info)
-                if info.message().contains("database is locked")
-                    || info.message().contains("database is busy") =>
-            {
-                AppError::Unavailable(anyhow::Error::new(error))
+            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+                AppError::WriteConflict(anyhow::Error::new(error))
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+                database_down(error)
+            }
+            DieselError::DatabaseError(_, info) => {
+                let message = info.message();
+                if message.contains("deadlock detected") {
+                    AppError::WriteConflict(anyhow::Error::new(error))
+                } else if CONNECTION_LOST.iter().any(|text| message.contains(text)) {
+                    database_down(error)
+                } else if BUSY.iter().any(|text| message.contains(text)) {
+                    AppError::Unavailable(anyhow::Error::new(error))
+                } else {
+                    AppError::Unexpected(anyhow::Error::new(error))
+                }
             }
             _ => AppError::Unexpected(anyhow::Error::new(error)),
         }
     }
 }
 
-/// No connection within the pool's timeout: the database is overloaded or unreachable.
+/// What libpq says when the server went away in the middle of a request. diesel reports
+/// these as `Unknown` (and some as `ClosedConnection`), so the text is all there is.
+const CONNECTION_LOST: [&str; 4] = [
+    "server closed the connection",
+    "terminating connection",
+    "no connection to the server",
+    "could not receive data from server",
+];
+
+/// A write that waited its time for a lock: SQLite's busy_timeout, PostgreSQL's lock_timeout
+/// and statement_timeout.
+const BUSY: [&str; 4] = [
+    "database is locked",
+    "database is busy",
+    "canceling statement due to lock timeout",
+    "canceling statement due to statement timeout",
+];
+
+fn database_down(error: DieselError) -> AppError {
+    AppError::DatabaseDown {
+        starts_outage: false,
+        cause: anyhow::Error::new(error),
+    }
+}
+
+/// No connection within the pool's timeout: the database refused or lost every attempt, has no
+/// connection left, or is too busy to hand one back in time.
 impl From<diesel::r2d2::PoolError> for AppError {
     fn from(error: diesel::r2d2::PoolError) -> Self {
-        AppError::Unavailable(anyhow::Error::new(error).context("No database connection available"))
+        AppError::DatabaseDown {
+            starts_outage: false,
+            cause: anyhow::Error::new(error).context("No database connection available"),
+        }
     }
 }
 

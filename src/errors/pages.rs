@@ -133,10 +133,21 @@ pub fn error_response(
         .is_server_error()
         .then(|| request.report(app_error, &fallback_chain(status, error)));
     let state = request.state();
-    // Only a 500 is a bug to mail about; a 503 is the database being busy, already logged.
-    if let (Some(report), Some(state), StatusCode::INTERNAL_SERVER_ERROR) = (&report, state, status)
-    {
-        state.error_reporter.report(report.clone());
+    if let (Some(report), Some(state)) = (&report, state) {
+        match app_error {
+            // The database that counts repeats is the one that is down: mailed at once, and
+            // only by the first request of the outage.
+            Some(AppError::DatabaseDown {
+                starts_outage: true,
+                ..
+            }) => state.error_reporter.report_outage(report.clone()),
+            // Only a 500 is a bug to mail about; other 503s are the database being busy,
+            // already logged.
+            _ if status == StatusCode::INTERNAL_SERVER_ERROR => {
+                state.error_reporter.report(report.clone())
+            }
+            _ => {}
+        }
     }
     let debug = state.is_some_and(|state| state.settings.debug);
     let challenge = original_headers
@@ -181,6 +192,19 @@ fn log_error(
             reason = what,
             "Request refused: overloaded"
         );
+        return;
+    }
+    if let Some(AppError::DatabaseDown { starts_outage, .. }) = app_error {
+        // One ERROR line per outage (`db/outage.rs`); the other refused requests show in their
+        // "Request completed" line with status 503.
+        if *starts_outage {
+            tracing::error!(
+                status = status.as_u16(),
+                path,
+                error.chain = ?app_error,
+                "The database is unavailable: requests get 503 until it answers again"
+            );
+        }
         return;
     }
     if status.is_server_error() {

@@ -4,14 +4,14 @@
 //! (`templates/errors/report.txt`).
 
 use chrono::{SecondsFormat, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::panics::PanicReport;
 use super::redact::one_line;
 use super::AppError;
 
 /// One failure, as a developer sees it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorReport {
     /// The request id (empty for failures outside a request).
     pub id: String,
@@ -49,7 +49,10 @@ impl ErrorReport {
                 }
                 source = cause.source();
             }
-            if let AppError::Unexpected(inner) | AppError::Unavailable(inner) = error {
+            if let AppError::Unexpected(inner)
+            | AppError::Unavailable(inner)
+            | AppError::DatabaseDown { cause: inner, .. } = error
+            {
                 let captured = inner.backtrace();
                 if backtrace.is_empty()
                     && captured.status() == std::backtrace::BacktraceStatus::Captured

@@ -1,9 +1,9 @@
 //! API logins (`api_sessions`): one row per token pair. The refresh token is stored only as its
 //! hash and replaced on every use; deleting the row revokes it and its access tokens.
 
+use crate::db::DbConnection;
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
-use diesel::SqliteConnection;
 use sha2::{Digest, Sha256};
 
 use super::User;
@@ -24,13 +24,13 @@ const MAX_API_SESSIONS_PER_USER: i64 = 20;
 /// user's expired and oldest logins.
 #[tracing::instrument(name = "Create API session", skip(conn, refresh_token))]
 pub fn create_api_session(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     sid: &str,
     user_id: i32,
     refresh_token: &str,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    conn.immediate_transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         diesel::delete(
             api_sessions::table
                 .filter(api_sessions::user_id.eq(user_id))
@@ -58,14 +58,14 @@ pub fn create_api_session(
                 .filter(api_sessions::id.ne_all(keep)),
         )
         .execute(conn)?;
-        Ok::<_, diesel::result::Error>(())
+        Ok::<_, AppError>(())
     })
     .context("Failed to record an API login")
 }
 
 /// The user of API login `sid`, if it has not been revoked.
 #[tracing::instrument(name = "Find API session user", skip(conn))]
-pub fn api_session_user(conn: &mut SqliteConnection, sid: &str) -> Result<Option<User>, AppError> {
+pub fn api_session_user(conn: &mut DbConnection, sid: &str) -> Result<Option<User>, AppError> {
     api_sessions::table
         .inner_join(users::table)
         .filter(api_sessions::id.eq(sid))
@@ -79,12 +79,12 @@ pub fn api_session_user(conn: &mut SqliteConnection, sid: &str) -> Result<Option
 /// `None` when the old token is unknown, used already, revoked or expired.
 #[tracing::instrument(name = "Rotate refresh token", skip_all)]
 pub fn rotate_refresh_token(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     old_token: &str,
     new_token: &str,
     now: NaiveDateTime,
 ) -> Result<Option<(String, User)>, AppError> {
-    conn.immediate_transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         let found: Option<(String, User)> = api_sessions::table
             .inner_join(users::table)
             .filter(api_sessions::refresh_hash.eq(hash(old_token)))
@@ -100,7 +100,7 @@ pub fn rotate_refresh_token(
                 ))
                 .execute(conn)?;
         }
-        Ok::<_, diesel::result::Error>(found)
+        Ok::<_, AppError>(found)
     })
     .context("Failed to rotate a refresh token")
 }
@@ -108,7 +108,7 @@ pub fn rotate_refresh_token(
 /// Revokes the login whose refresh token is `token`, if it is `user_id`'s; whether one was.
 #[tracing::instrument(name = "Revoke API session", skip(conn, token))]
 pub fn revoke_api_session(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     user_id: i32,
     token: &str,
 ) -> Result<bool, AppError> {
@@ -124,7 +124,7 @@ pub fn revoke_api_session(
 
 /// Revokes every API login of `user_id`.
 #[tracing::instrument(name = "Revoke all API sessions", skip(conn))]
-pub fn revoke_all_api_sessions(conn: &mut SqliteConnection, user_id: i32) -> Result<(), AppError> {
+pub fn revoke_all_api_sessions(conn: &mut DbConnection, user_id: i32) -> Result<(), AppError> {
     diesel::delete(api_sessions::table.filter(api_sessions::user_id.eq(user_id)))
         .execute(conn)
         .context("Failed to revoke a user's API logins")?;

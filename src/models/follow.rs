@@ -1,26 +1,29 @@
+use crate::db::DbConnection;
 use diesel::prelude::*;
-use diesel::SqliteConnection;
 
 use super::{page_window, Paginated, User};
 use crate::db::schema::{followers, users};
 use crate::errors::{AppError, ResultExt};
+use crate::on_each_backend;
 
 /// Makes `follower` follow `followed`; following twice is not an error.
 #[tracing::instrument(name = "Follow", skip(conn))]
-pub fn follow(conn: &mut SqliteConnection, follower: i32, followed: i32) -> Result<(), AppError> {
-    diesel::insert_or_ignore_into(followers::table)
-        .values((
-            followers::follower_id.eq(follower),
-            followers::followed_id.eq(followed),
-        ))
-        .execute(conn)
-        .context("Failed to follow a user")?;
+pub fn follow(conn: &mut DbConnection, follower: i32, followed: i32) -> Result<(), AppError> {
+    let row = (
+        followers::follower_id.eq(follower),
+        followers::followed_id.eq(followed),
+    );
+    on_each_backend!(conn, |conn| diesel::insert_into(followers::table)
+        .values(row)
+        .on_conflict_do_nothing()
+        .execute(conn))
+    .context("Failed to follow a user")?;
     Ok(())
 }
 
 /// Makes `follower` stop following `followed`; unfollowing twice is not an error.
 #[tracing::instrument(name = "Unfollow", skip(conn))]
-pub fn unfollow(conn: &mut SqliteConnection, follower: i32, followed: i32) -> Result<(), AppError> {
+pub fn unfollow(conn: &mut DbConnection, follower: i32, followed: i32) -> Result<(), AppError> {
     diesel::delete(followers::table.find((follower, followed)))
         .execute(conn)
         .context("Failed to unfollow a user")?;
@@ -29,7 +32,7 @@ pub fn unfollow(conn: &mut SqliteConnection, follower: i32, followed: i32) -> Re
 
 /// Whether `follower` follows `followed`.
 pub fn is_following(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     follower: i32,
     followed: i32,
 ) -> Result<bool, AppError> {
@@ -41,7 +44,7 @@ pub fn is_following(
 }
 
 /// How many users follow `user`.
-pub fn follower_count(conn: &mut SqliteConnection, user: i32) -> Result<i64, AppError> {
+pub fn follower_count(conn: &mut DbConnection, user: i32) -> Result<i64, AppError> {
     followers::table
         .filter(followers::followed_id.eq(user))
         .count()
@@ -50,7 +53,7 @@ pub fn follower_count(conn: &mut SqliteConnection, user: i32) -> Result<i64, App
 }
 
 /// How many users `user` follows.
-pub fn following_count(conn: &mut SqliteConnection, user: i32) -> Result<i64, AppError> {
+pub fn following_count(conn: &mut DbConnection, user: i32) -> Result<i64, AppError> {
     followers::table
         .filter(followers::follower_id.eq(user))
         .count()
@@ -61,7 +64,7 @@ pub fn following_count(conn: &mut SqliteConnection, user: i32) -> Result<i64, Ap
 /// One page of the users who follow `user` (`followers`) or whom `user` follows, by id.
 #[tracing::instrument(name = "List follows", skip(conn))]
 pub fn follow_page(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     user: i32,
     followers: bool,
     page: i64,

@@ -1,9 +1,9 @@
 //! Logins held on the server (`sessions`), so that each can be ended: the session cookie holds a
 //! random token, and the table only its hash.
 
+use crate::db::DbConnection;
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
-use diesel::SqliteConnection;
 use sha2::{Digest, Sha256};
 
 use super::User;
@@ -29,13 +29,13 @@ fn hash(token: &str) -> String {
 /// Records a new login of `user_id` under `token`, and forgets that user's ended logins.
 #[tracing::instrument(name = "Create session", skip(conn, token))]
 pub fn create_session(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     user_id: i32,
     token: &str,
     now: NaiveDateTime,
     limits: SessionLimits,
 ) -> Result<(), AppError> {
-    conn.immediate_transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         diesel::delete(
             sessions::table
                 .filter(sessions::user_id.eq(user_id))
@@ -66,7 +66,7 @@ pub fn create_session(
                 .filter(sessions::token_hash.ne_all(keep)),
         )
         .execute(conn)?;
-        Ok::<_, diesel::result::Error>(())
+        Ok::<_, AppError>(())
     })
     .context("Failed to record a login")
 }
@@ -75,7 +75,7 @@ pub fn create_session(
 /// resolution of a quarter of the idle limit, at most a minute, to spare a write per request).
 #[tracing::instrument(name = "Find session user", skip_all)]
 pub fn session_user(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     token: &str,
     now: NaiveDateTime,
     limits: SessionLimits,
@@ -105,7 +105,7 @@ pub fn session_user(
 
 /// Ends the login under `token`.
 #[tracing::instrument(name = "End session", skip_all)]
-pub fn end_session(conn: &mut SqliteConnection, token: &str) -> Result<(), AppError> {
+pub fn end_session(conn: &mut DbConnection, token: &str) -> Result<(), AppError> {
     diesel::delete(sessions::table.find(hash(token)))
         .execute(conn)
         .context("Failed to end a login")?;
@@ -114,7 +114,7 @@ pub fn end_session(conn: &mut SqliteConnection, token: &str) -> Result<(), AppEr
 
 /// Ends every login of `user_id` (after a new password).
 #[tracing::instrument(name = "End all sessions", skip(conn))]
-pub fn end_all_sessions(conn: &mut SqliteConnection, user_id: i32) -> Result<(), AppError> {
+pub fn end_all_sessions(conn: &mut DbConnection, user_id: i32) -> Result<(), AppError> {
     diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id)))
         .execute(conn)
         .context("Failed to end a user's logins")?;

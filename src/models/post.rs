@@ -1,6 +1,6 @@
+use crate::db::DbConnection;
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
-use diesel::SqliteConnection;
 
 use super::{page_window, Paginated};
 use crate::db::schema::{followers, posts, users};
@@ -46,7 +46,7 @@ fn into_page(rows: Vec<PostWithAuthor>, page: i64, per_page: i64) -> Paginated<P
 
 /// The post `id`, with its author.
 #[tracing::instrument(name = "Find post", skip(conn))]
-pub fn find_post(conn: &mut SqliteConnection, id: i32) -> Result<Option<PostWithAuthor>, AppError> {
+pub fn find_post(conn: &mut DbConnection, id: i32) -> Result<Option<PostWithAuthor>, AppError> {
     with_author()
         .filter(posts::id.eq(id))
         .first::<PostWithAuthor>(conn)
@@ -55,7 +55,7 @@ pub fn find_post(conn: &mut SqliteConnection, id: i32) -> Result<Option<PostWith
 }
 
 /// The author of post `id`, if there is such a post.
-pub fn post_author(conn: &mut SqliteConnection, id: i32) -> Result<Option<i32>, AppError> {
+pub fn post_author(conn: &mut DbConnection, id: i32) -> Result<Option<i32>, AppError> {
     posts::table
         .find(id)
         .select(posts::user_id)
@@ -66,7 +66,7 @@ pub fn post_author(conn: &mut SqliteConnection, id: i32) -> Result<Option<i32>, 
 
 /// Deletes post `id`.
 #[tracing::instrument(name = "Delete post", skip(conn))]
-pub fn delete_post(conn: &mut SqliteConnection, id: i32) -> Result<(), AppError> {
+pub fn delete_post(conn: &mut DbConnection, id: i32) -> Result<(), AppError> {
     diesel::delete(posts::table.find(id))
         .execute(conn)
         .context("Failed to delete a post")?;
@@ -75,7 +75,7 @@ pub fn delete_post(conn: &mut SqliteConnection, id: i32) -> Result<(), AppError>
 
 /// Publishes a post by `user_id`.
 #[tracing::instrument(name = "Create post", skip(conn, body))]
-pub fn create_post(conn: &mut SqliteConnection, user_id: i32, body: &str) -> Result<i32, AppError> {
+pub fn create_post(conn: &mut DbConnection, user_id: i32, body: &str) -> Result<i32, AppError> {
     diesel::insert_into(posts::table)
         .values((
             posts::body.eq(body),
@@ -90,7 +90,7 @@ pub fn create_post(conn: &mut SqliteConnection, user_id: i32, body: &str) -> Res
 /// Posts by `user_id` and by everyone they follow, newest first.
 #[tracing::instrument(name = "Timeline posts", skip(conn))]
 pub fn timeline_posts(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     user_id: i32,
     page: i64,
     per_page: i64,
@@ -128,7 +128,7 @@ pub fn timeline_posts(
 /// Everyone's posts, newest first.
 #[tracing::instrument(name = "Explore posts", skip(conn))]
 pub fn explore_posts(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     page: i64,
     per_page: i64,
 ) -> Result<Paginated<PostWithAuthor>, AppError> {
@@ -145,7 +145,7 @@ pub fn explore_posts(
 /// The posts of one user, newest first.
 #[tracing::instrument(name = "User posts", skip(conn))]
 pub fn user_posts(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     user_id: i32,
     page: i64,
     per_page: i64,
@@ -164,7 +164,7 @@ pub fn user_posts(
 /// Posts whose body contains `query` (case-insensitive for ASCII), newest first.
 #[tracing::instrument(name = "Search posts", skip(conn))]
 pub fn search_posts(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     query: &str,
     page: i64,
     per_page: i64,

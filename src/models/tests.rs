@@ -1,16 +1,22 @@
 //! The model rules, as the Flask microblog's tests.py checks them, on a real SQLite file.
 
 use super::*;
+use crate::config::DatabaseUrl;
 use crate::db::{self, DbPool};
 use crate::errors::{AppError, UniqueField};
 
 fn database() -> (tempfile::TempDir, DbPool) {
     let dir = tempfile::tempdir().unwrap();
-    let pool = db::connect(dir.path().join("test.db").to_str().unwrap(), 1).unwrap();
+    let pool = db::connect(
+        &DatabaseUrl::parse(dir.path().join("test.db").to_str().unwrap()),
+        1,
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap();
     (dir, pool)
 }
 
-fn add_user(conn: &mut diesel::SqliteConnection, name: &str) -> User {
+fn add_user(conn: &mut crate::db::DbConnection, name: &str) -> User {
     let email = format!("{name}@example.com");
     User::insert(
         conn,
@@ -62,7 +68,7 @@ fn the_timeline_holds_own_and_followed_posts_newest_first() {
     follow(conn, susan.id, mary.id).unwrap();
     follow(conn, mary.id, david.id).unwrap();
 
-    let bodies = |user: &User, conn: &mut diesel::SqliteConnection| -> Vec<String> {
+    let bodies = |user: &User, conn: &mut crate::db::DbConnection| -> Vec<String> {
         timeline_posts(conn, user.id, 1, 10)
             .unwrap()
             .items

@@ -1,11 +1,18 @@
+use crate::db::DbConnection;
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
-use diesel::SqliteConnection;
 
 use super::{page_window, Paginated};
 use crate::db::schema::users;
 use crate::errors::{AppError, ResultExt};
+use crate::on_each_backend;
 use crate::tokens::digest_hex;
+
+diesel::define_sql_function! {
+    /// SQL's `lower()`: usernames and emails compare regardless of case on both databases, and
+    /// the unique indexes on `lower(...)` serve these lookups.
+    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
 
 /// A registered user.
 #[derive(Clone, Queryable, Selectable, Identifiable)]
@@ -52,7 +59,7 @@ impl User {
     }
 
     #[tracing::instrument(name = "Find user by id", skip(conn))]
-    pub fn find(conn: &mut SqliteConnection, id: i32) -> Result<Option<User>, AppError> {
+    pub fn find(conn: &mut DbConnection, id: i32) -> Result<Option<User>, AppError> {
         users::table
             .find(id)
             .select(User::as_select())
@@ -64,11 +71,11 @@ impl User {
     /// The user with this name, compared regardless of case.
     #[tracing::instrument(name = "Find user by username", skip(conn))]
     pub fn find_by_username(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         username: &str,
     ) -> Result<Option<User>, AppError> {
         users::table
-            .filter(users::username.eq(username))
+            .filter(lower(users::username).eq(lower(username)))
             .select(User::as_select())
             .first(conn)
             .optional()
@@ -77,12 +84,9 @@ impl User {
 
     /// The user with this email address, compared regardless of case.
     #[tracing::instrument(name = "Find user by email", skip_all)]
-    pub fn find_by_email(
-        conn: &mut SqliteConnection,
-        email: &str,
-    ) -> Result<Option<User>, AppError> {
+    pub fn find_by_email(conn: &mut DbConnection, email: &str) -> Result<Option<User>, AppError> {
         users::table
-            .filter(users::email.eq(email))
+            .filter(lower(users::email).eq(lower(email)))
             .select(User::as_select())
             .first(conn)
             .optional()
@@ -91,12 +95,12 @@ impl User {
 
     /// Whether another user than `except` already has this username (regardless of case).
     pub fn username_taken(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         username: &str,
         except: Option<i32>,
     ) -> Result<bool, AppError> {
         let query = users::table
-            .filter(users::username.eq(username))
+            .filter(lower(users::username).eq(lower(username)))
             .filter(users::id.ne(except.unwrap_or(0)));
         diesel::select(diesel::dsl::exists(query))
             .get_result(conn)
@@ -105,12 +109,12 @@ impl User {
 
     /// Whether another user than `except` already has this email address (regardless of case).
     pub fn email_taken(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         email: &str,
         except: Option<i32>,
     ) -> Result<bool, AppError> {
         let query = users::table
-            .filter(users::email.eq(email))
+            .filter(lower(users::email).eq(lower(email)))
             .filter(users::id.ne(except.unwrap_or(0)));
         diesel::select(diesel::dsl::exists(query))
             .get_result(conn)
@@ -119,18 +123,19 @@ impl User {
 
     /// Inserts a new user. A taken username or email arrives as [`AppError::Taken`].
     #[tracing::instrument(name = "Insert user", skip(conn, new_user), fields(username = new_user.username))]
-    pub fn insert(conn: &mut SqliteConnection, new_user: &NewUser) -> Result<User, AppError> {
-        diesel::insert_into(users::table)
-            .values(new_user)
+    pub fn insert(conn: &mut DbConnection, new_user: &NewUser) -> Result<User, AppError> {
+        // RETURNING a whole row is beyond the common SQL of both databases: one statement each.
+        let insert = diesel::insert_into(users::table).values(new_user);
+        on_each_backend!(conn, |conn| insert
             .returning(User::as_returning())
-            .get_result(conn)
-            .context("Failed to insert a new user")
+            .get_result(conn))
+        .context("Failed to insert a new user")
     }
 
     /// Changes the username and about-me text. A taken username arrives as [`AppError::Taken`].
     #[tracing::instrument(name = "Update profile", skip(conn, about_me))]
     pub fn update_profile(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         id: i32,
         username: &str,
         about_me: &str,
@@ -146,7 +151,7 @@ impl User {
     /// reset link at once: only the first changes the password.
     #[tracing::instrument(name = "Set password", skip(conn, old_hash, password_hash))]
     pub fn replace_password(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         id: i32,
         old_hash: &str,
         password_hash: &str,
@@ -165,7 +170,7 @@ impl User {
     /// One page of every user, by id.
     #[tracing::instrument(name = "List users", skip(conn))]
     pub fn page(
-        conn: &mut SqliteConnection,
+        conn: &mut DbConnection,
         page: i64,
         per_page: i64,
     ) -> Result<Paginated<User>, AppError> {
@@ -181,21 +186,18 @@ impl User {
     }
 
     /// Grants `role` to the user named `username`; whether there was one.
-    pub fn set_role(
-        conn: &mut SqliteConnection,
-        username: &str,
-        role: &str,
-    ) -> Result<bool, AppError> {
-        let changed = diesel::update(users::table.filter(users::username.eq(username)))
-            .set(users::role.eq(role))
-            .execute(conn)
-            .context("Failed to set a role")?;
+    pub fn set_role(conn: &mut DbConnection, username: &str, role: &str) -> Result<bool, AppError> {
+        let changed =
+            diesel::update(users::table.filter(lower(users::username).eq(lower(username))))
+                .set(users::role.eq(role))
+                .execute(conn)
+                .context("Failed to set a role")?;
         Ok(changed > 0)
     }
 
     /// Records that the user was seen now, unless that was already recorded within the last
     /// minute.
-    pub fn touch_last_seen(&mut self, conn: &mut SqliteConnection) -> Result<(), AppError> {
+    pub fn touch_last_seen(&mut self, conn: &mut DbConnection) -> Result<(), AppError> {
         let now = Utc::now().naive_utc();
         if now - self.last_seen < LAST_SEEN_RESOLUTION {
             return Ok(());

@@ -205,7 +205,7 @@ pub async fn register(
     let password_hash = state.hashers.hash(password).await?;
     let (username, email) = (username.clone(), email.clone());
     let inserted = db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             let new_user = NewUser {
                 username: &username,
                 email: &email,

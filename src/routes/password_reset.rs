@@ -108,7 +108,7 @@ pub async fn reset(
     let (user_id, old_hash) = (user.id, user.password_hash);
     // A new password ends every login made with the old one, in the browser and in the API.
     let changed = db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             if !User::replace_password(conn, user_id, &old_hash, &hash)? {
                 return Ok(false);
             }

@@ -102,7 +102,7 @@ pub async fn edit_profile(
     }
     let (username, about_me) = (form.username.clone(), form.about_me.clone());
     let saved = db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             // Keeping one's own name, in any case, is fine: only other users count.
             if User::username_taken(conn, &username, Some(user_id))? {
                 return Err(AppError::Taken(UniqueField::Username));
@@ -170,7 +170,7 @@ async fn change_follow(
     let me = page.require_user()?.id;
     let target = username.clone();
     let outcome = db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             let Some(user) = User::find_by_username(conn, &target)? else {
                 return Ok(None);
             };

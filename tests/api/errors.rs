@@ -1,6 +1,7 @@
 //! Every way a request can fail ends on our page or problem document, with the right status and
 //! the request id.
 
+use microblog::db;
 use reqwest::StatusCode;
 
 use crate::helpers::{request_id, spawn_app, spawn_app_with};
@@ -247,12 +248,16 @@ async fn with_debug_off_the_development_page_is_never_shown() {
 
 #[tokio::test]
 async fn a_locked_database_is_a_503_and_the_write_is_not_half_done() {
-    // Arrange: another process holds the write lock longer than the 5 s busy timeout
+    // Arrange: another connection holds the lock longer than the 5 s busy (or lock) timeout
     let app = spawn_app().await;
     let susan = app.logged_in("susan").await;
     let token = susan.csrf_token().await;
     let mut locker = app.pool.get().unwrap();
-    diesel::connection::SimpleConnection::batch_execute(&mut *locker, "BEGIN EXCLUSIVE").unwrap();
+    let lock = match &*locker {
+        db::DbConnection::Sqlite(_) => "BEGIN EXCLUSIVE",
+        db::DbConnection::Postgresql(_) => "BEGIN; LOCK TABLE posts IN ACCESS EXCLUSIVE MODE",
+    };
+    diesel::connection::SimpleConnection::batch_execute(&mut *locker, lock).unwrap();
 
     // Act
     let response = susan

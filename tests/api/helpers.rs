@@ -1,9 +1,11 @@
-//! `spawn_app`: the real server on a random port, with a temporary SQLite file and a temporary
-//! log folder, and a cookie-keeping client that talks HTTP to it.
+//! `spawn_app`: the real server on a random port, with a database of its own (a temporary SQLite
+//! file, or a PostgreSQL database with TEST_DATABASE_URL) and a temporary log folder, and a
+//! cookie-keeping client that talks HTTP to it.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use microblog::config::{LogSettings, Settings};
 use microblog::db::{self, DbPool};
@@ -12,6 +14,8 @@ use microblog::telemetry;
 use reqwest::redirect::Policy;
 use reqwest::{Response, StatusCode};
 use tempfile::TempDir;
+
+use crate::database::TestDatabase;
 
 /// Logs go to the console only when asked: `TEST_LOG=1 cargo test`.
 static TRACING: LazyLock<Option<telemetry::TelemetryGuard>> = LazyLock::new(|| {
@@ -38,6 +42,7 @@ pub struct TestApp {
     pub pool: DbPool,
     pub log_dir: PathBuf,
     pub settings: Settings,
+    _database: TestDatabase,
     _dir: TempDir,
 }
 
@@ -58,11 +63,11 @@ pub async fn spawn_app_with_routes(
 ) -> TestApp {
     LazyLock::force(&TRACING);
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let database = dir.path().join("microblog.db");
+    let database = TestDatabase::create(dir.path());
     let log_dir = dir.path().join("logs");
     let mut vars: HashMap<String, String> = HashMap::from([
         ("PORT".into(), "0".into()),
-        ("DATABASE_URL".into(), database.display().to_string()),
+        ("DATABASE_URL".into(), database.url.clone()),
         ("LOG_DIR".into(), log_dir.display().to_string()),
         (
             "SECRET_KEY".into(),
@@ -80,13 +85,15 @@ pub async fn spawn_app_with_routes(
         .expect("the application starts");
     let port = application.port();
     tokio::spawn(application.run_until_stopped());
-    let pool = db::connect(&settings.database_url, 2).expect("the test database opens");
+    let pool = db::connect(&settings.database_url, 2, Duration::from_secs(5))
+        .expect("the test database opens");
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
         pool,
         log_dir,
         settings,
+        _database: database,
         _dir: dir,
     }
 }
@@ -129,7 +136,7 @@ impl TestApp {
     }
 
     /// Runs a query against the app's database.
-    pub fn query<T>(&self, f: impl FnOnce(&mut diesel::SqliteConnection) -> T) -> T {
+    pub fn query<T>(&self, f: impl FnOnce(&mut db::DbConnection) -> T) -> T {
         let mut conn = self.pool.get().expect("a connection");
         f(&mut conn)
     }

@@ -361,7 +361,7 @@ async fn roles_and_ownership_are_403s_and_an_admin_granted_by_the_cli_gets_in() 
         .arg("admin")
         .arg("susan")
         .env_clear()
-        .env("DATABASE_URL", &app.settings.database_url)
+        .env("DATABASE_URL", app.settings.database_url.expose())
         .env("LOG_DIR", &app.log_dir)
         .env(
             "SECRET_KEY",
@@ -581,7 +581,7 @@ async fn tokens_signed_under_a_fallback_key_still_work_while_keys_rotate() {
     let api = Api::new(&old);
     api.register("susan").await;
     let token = api.access_token("susan").await;
-    let database = old.settings.database_url.clone();
+    let database = old.settings.database_url.expose().to_string();
     let rotated = api_app(&[
         ("DATABASE_URL", &database),
         ("SECRET_KEY", "the-new-secret-key-0123456789abcdefghij"),

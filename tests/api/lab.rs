@@ -94,7 +94,7 @@ async fn the_db_error_experiment_shows_the_unique_violation_with_debug_on() {
 
     // Assert
     assert!(html.contains("Failed to rename the user"));
-    assert!(html.contains("UNIQUE constraint failed: users.username"));
+    assert!(html.contains("users_username_key"));
 }
 
 /// An experiment's name, its form fields, the status it answers and a phrase of its page.

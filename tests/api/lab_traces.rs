@@ -24,12 +24,7 @@ async fn each_experiment_leaves_its_documented_log_line() {
             "A handler panicked at src/routes/lab/experiments.rs",
             true,
         ),
-        (
-            "db-error",
-            "ERROR",
-            "UNIQUE constraint failed: users.username",
-            true,
-        ),
+        ("db-error", "ERROR", "users_username_key", true),
         ("not-found", "INFO", "Request refused status=404", false),
         ("bad-input", "INFO", "Request refused status=400", false),
         (

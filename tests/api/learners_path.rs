@@ -109,6 +109,12 @@ async fn the_log_viewer_shows_errors_log_and_the_summary_mail_that_counted_a_rep
     let browser = app.browser();
     let _ = browser.get("/lab").await;
     let first = request_id(&browser.post("/lab/panic", &[]).await);
+    let start = std::time::Instant::now();
+    while crate::process::all_files(&app.log_dir.join("mail")).is_empty()
+        && start.elapsed() < Duration::from_secs(10)
+    {
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     let repeat = request_id(&browser.post("/lab/panic", &[]).await);
     app.wait_for("microblog.log", |t| {
         t.matches("Request completed").count() >= 3

@@ -3,6 +3,7 @@
 mod architecture;
 mod auth;
 mod browser;
+mod database;
 mod errors;
 mod hardening;
 mod helpers;
@@ -14,6 +15,7 @@ mod learners_path;
 mod logging;
 mod mail;
 mod pages;
+mod postgres;
 mod process;
 mod rate_limits;
 mod safe_by_default;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+use crate::database::TestDatabase;
 use crate::helpers::Browser;
 
 /// A running `microblog` process with its own database and log folder.
@@ -17,6 +18,7 @@ pub struct TestProcess {
     pub log_dir: PathBuf,
     child: Child,
     console: Arc<Mutex<Vec<String>>>,
+    _database: TestDatabase,
     _dir: TempDir,
 }
 
@@ -25,12 +27,13 @@ impl TestProcess {
     pub fn start(overrides: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let log_dir = dir.path().join("logs");
+        let database = TestDatabase::create(dir.path());
         let mut command = Command::new(env!("CARGO_BIN_EXE_microblog"));
         command
             .env_clear()
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env("PORT", "0")
-            .env("DATABASE_URL", dir.path().join("microblog.db"))
+            .env("DATABASE_URL", &database.url)
             .env("LOG_DIR", &log_dir)
             .env(
                 "SECRET_KEY",
@@ -73,6 +76,7 @@ impl TestProcess {
             log_dir,
             child,
             console,
+            _database: database,
             _dir: dir,
         }
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::{ErrorMail, ErrorReporter};
+use crate::db::DbPool;
 use crate::errors::{AppError, Chain};
 use crate::mail::Mailer;
 use crate::templates::Templates;
@@ -30,54 +31,92 @@ pub fn subject(headline: &str) -> String {
     format!("Microblog Failure: {short}{ellipsis}")
 }
 
-/// The background sender: one mail at a time, and the summaries when they fall due.
+/// What the sender task sends with, and where it counts.
+pub(super) struct Outbox {
+    pub(super) sending: Arc<AtomicUsize>,
+    pub(super) mailer: Arc<Mailer>,
+    pub(super) templates: Arc<Templates>,
+    pub(super) admins: Vec<String>,
+    pub(super) pool: DbPool,
+}
+
+/// The least time between two counts in the database: under a flood of errors, the reports of
+/// each such pause are counted in one transaction.
+const GATHER: Duration = Duration::from_millis(50);
+
+/// The background sender: counts what was reported, claims the mails that are due (from the
+/// database, every second and soon after each report) and sends them one at a time.
 pub(super) async fn send_mails(
-    sending: Arc<AtomicUsize>,
-    mailer: Arc<Mailer>,
-    templates: Arc<Templates>,
-    admins: Vec<String>,
+    outbox: Outbox,
     mut queue: mpsc::Receiver<ErrorMail>,
     reporter: std::sync::Weak<ErrorReporter>,
 ) {
-    let mut failing = false;
+    let mut sending_failed = false;
+    let mut counting_failed = false;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
+        let Some(strong) = reporter.upgrade() else {
+            return;
+        };
         let mails = tokio::select! {
             mail = queue.recv() => match mail {
                 Some(mail) => vec![mail],
                 None => return,
             },
-            _ = tick.tick() => match reporter.upgrade() {
-                Some(reporter) => reporter.due_summaries(),
-                None => return,
-            },
+            _ = strong.reported.notified() => Vec::new(),
+            _ = tick.tick() => Vec::new(),
         };
-        sending.fetch_add(mails.len(), Ordering::SeqCst);
-        for mail in mails {
-            let _done = Finished(&sending);
-            let subject = subject(mail.report.headline());
-            let body = match tera::Context::from_serialize(&mail)
-                .map_err(AppError::unexpected)
-                .and_then(|context| templates.render("mail/error_report.txt", &context))
-            {
-                Ok(body) => body,
-                Err(error) => {
-                    tracing::error!(error.chain = ?error, "An error mail could not be written");
-                    continue;
+        let mails = if mails.is_empty() {
+            let counted = strong.count_and_claim(&outbox.pool).await;
+            tokio::time::sleep(GATHER).await;
+            match counted {
+                Ok(mails) => {
+                    counting_failed = false;
+                    mails
                 }
-            };
-            match mailer.send(&admins, &subject, body).await {
-                Ok(()) => failing = false,
-                Err(error) if !failing => {
-                    failing = true;
-                    tracing::error!(
+                Err(error) if !counting_failed => {
+                    counting_failed = true;
+                    tracing::warn!(
                         error.chain = %Chain(&error),
-                        "An error mail could not be sent; further failures are not logged until one succeeds"
+                        "Errors could not be counted for the error mails; they are held in memory until the database answers"
                     );
+                    Vec::new()
                 }
-                Err(_) => {}
+                Err(_) => Vec::new(),
             }
+        } else {
+            mails
+        };
+        outbox.sending.fetch_add(mails.len(), Ordering::SeqCst);
+        for mail in mails {
+            let _done = Finished(&outbox.sending);
+            send_one(&outbox, mail, &mut sending_failed).await;
         }
+    }
+}
+
+async fn send_one(outbox: &Outbox, mail: ErrorMail, failing: &mut bool) {
+    let subject = subject(mail.report.headline());
+    let body = match tera::Context::from_serialize(&mail)
+        .map_err(AppError::unexpected)
+        .and_then(|context| outbox.templates.render("mail/error_report.txt", &context))
+    {
+        Ok(body) => body,
+        Err(error) => {
+            tracing::error!(error.chain = ?error, "An error mail could not be written");
+            return;
+        }
+    };
+    match outbox.mailer.send(&outbox.admins, &subject, body).await {
+        Ok(()) => *failing = false,
+        Err(error) if !*failing => {
+            *failing = true;
+            tracing::error!(
+                error.chain = %Chain(&error),
+                "An error mail could not be sent; further failures are not logged until one succeeds"
+            );
+        }
+        Err(_) => {}
     }
 }
 

@@ -89,7 +89,7 @@ pub async fn create(
     let password_hash = state.hashers.hash(form.password).await?;
     let (username, email) = (form.username, form.email);
     let user = db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             User::insert(
                 conn,
                 &NewUser {
@@ -137,7 +137,7 @@ pub async fn update(
     }
     let (username, about_me) = (form.username, form.about_me);
     let user = db::run(&state.pool, move |conn| {
-        conn.immediate_transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             if User::username_taken(conn, &username, Some(id))? {
                 return Err(AppError::Taken(UniqueField::Username));
             }

@@ -51,7 +51,7 @@ pub(super) async fn db_error(page: &Page, state: &AppState) -> Result<HttpRespon
     let me = page.require_user()?.id;
     db::run(&state.pool, move |conn| {
         let taken = rival_username(conn, me)?;
-        conn.immediate_transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             models::create_post(
                 conn,
                 me,
@@ -76,7 +76,7 @@ pub(super) async fn db_error(page: &Page, state: &AppState) -> Result<HttpRespon
 }
 
 /// A username other than `me`'s that exists, creating a demo user when the site has only one.
-fn rival_username(conn: &mut SqliteConnection, me: i32) -> Result<String, AppError> {
+fn rival_username(conn: &mut db::DbConnection, me: i32) -> Result<String, AppError> {
     let other: Option<String> = users::table
         .filter(users::id.ne(me))
         .select(users::username)

@@ -1,0 +1,3 @@
+DROP TABLE followers;
+DROP TABLE posts;
+DROP TABLE users;
