@@ -3,8 +3,10 @@
 # each following 10), 2 threads, 32 connections. Prints requests/s, p99 latency and each page
 # as a ratio of a static file (our ceiling), then the server's memory and start-up time.
 #
-#   scripts/bench.sh            # 10 s per page
+#   scripts/bench.sh            # 10 s per page, on a new SQLite file
 #   DURATION=30s scripts/bench.sh
+#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench scripts/bench.sh   # an empty database
+#   DATABASE_URL=postgres scripts/bench.sh   # a throwaway server from scripts/postgres.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +22,15 @@ fi
 cargo build --release --quiet
 WORK=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
-export DATABASE_URL="$WORK/bench.db" LOG_DIR="$WORK/logs" PORT DEBUG=0 LOG_LEVEL=warn \
+case "${DATABASE_URL:-}" in
+postgres) chmod 711 "$WORK"  # the postgres user must reach its folder inside
+          DATABASE_URL=$(scripts/postgres.sh start "$WORK/pg")
+          trap 'kill $SERVER 2>/dev/null || true; scripts/postgres.sh stop "$WORK/pg"; rm -rf "$WORK"' EXIT
+          backend=PostgreSQL ;;
+postgres://*|postgresql://*) backend=PostgreSQL ;;
+*) DATABASE_URL="$WORK/bench.db"; backend=SQLite ;;
+esac
+export DATABASE_URL LOG_DIR="$WORK/logs" PORT DEBUG=0 LOG_LEVEL=warn \
     SECRET_KEY=benchmark-secret-key-0123456789abcdef
 ./target/release/microblog seed >/dev/null
 
@@ -60,7 +70,7 @@ results+=("$(measure "404 page" /no-such-page)")
 rss_kb=$(ps -o rss= -p "$SERVER" | tr -d ' ')
 
 ceiling=$(echo "${results[0]}" | cut -d'|' -f3)
-printf '\n%-20s %-18s %12s %10s %10s\n' page path "requests/s" p99 "of static"
+printf '\n%s\n%-20s %-18s %12s %10s %10s\n' "$backend" page path "requests/s" p99 "of static"
 for row in "${results[@]}"; do
     IFS='|' read -r name path rps p99 errors <<<"$row"
     ratio=$(awk -v a="$rps" -v b="$ceiling" 'BEGIN { printf "%.1f%%", 100 * a / b }')
