@@ -52,3 +52,47 @@ fn attempt<T>(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use actix_web::ResponseError;
+
+    use super::write_transaction;
+    use crate::db::{self, DatabaseUrl};
+    use crate::errors::AppError;
+
+    fn conflict() -> AppError {
+        AppError::WriteConflict(anyhow::anyhow!("could not serialize access"))
+    }
+
+    #[test]
+    fn a_write_conflict_is_tried_once_more_and_a_second_one_is_a_503() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::parse(dir.path().join("t.db").to_str().unwrap());
+        let pool = db::connect(&url, 1, Duration::from_secs(5)).unwrap();
+        let mut conn = pool.get().unwrap();
+
+        let mut attempts = 0;
+        let once = write_transaction(&mut conn, |_| {
+            attempts += 1;
+            if attempts == 1 {
+                Err(conflict())
+            } else {
+                Ok(attempts)
+            }
+        });
+        let mut again = 0;
+        let twice: Result<(), AppError> = write_transaction(&mut conn, |_| {
+            again += 1;
+            Err(conflict())
+        });
+
+        assert_eq!(once.unwrap(), 2);
+        assert_eq!(again, 2);
+        let error = twice.unwrap_err();
+        assert_eq!(error.status_code().as_u16(), 503);
+        assert!(error.error_response().headers().contains_key("retry-after"));
+    }
+}

@@ -89,6 +89,47 @@ mod tests {
     use actix_web::http::StatusCode;
     use actix_web::ResponseError;
 
+    fn database_error(kind: DatabaseErrorKind, message: &str) -> AppError {
+        AppError::from(DieselError::DatabaseError(
+            kind,
+            Box::new(message.to_string()),
+        ))
+    }
+
+    #[test]
+    fn a_unique_violation_names_its_field_by_the_index() {
+        let sqlite = database_error(
+            DatabaseErrorKind::UniqueViolation,
+            "UNIQUE constraint failed: index 'users_email_key'",
+        );
+        assert!(matches!(sqlite, AppError::Taken(UniqueField::Email)));
+    }
+
+    #[test]
+    fn conflicts_lost_connections_and_lock_waits_are_503s_and_the_rest_500s() {
+        use DatabaseErrorKind::*;
+        let cases = [
+            (SerializationFailure, "could not serialize access", 503),
+            (Unknown, "deadlock detected", 503),
+            (ClosedConnection, "connection closed", 503),
+            (Unknown, "server closed the connection unexpectedly", 503),
+            (Unknown, "canceling statement due to lock timeout", 503),
+            (Unknown, "database is locked", 503),
+            (Unknown, "syntax error at or near", 500),
+        ];
+        for (kind, message, status) in cases {
+            assert_eq!(
+                database_error(kind, message).status_code().as_u16(),
+                status,
+                "{message}"
+            );
+        }
+        assert!(matches!(
+            database_error(Unknown, "deadlock detected"),
+            AppError::WriteConflict(_)
+        ));
+    }
+
     #[test]
     fn not_found_from_diesel_is_a_404() {
         assert_eq!(

@@ -130,7 +130,9 @@ async fn a_postgres_outage_answers_503_quickly_is_logged_and_mailed_once_and_hea
         "{}",
         app.read("microblog.log")
     );
-    let mails = all_files(&app.log_dir.join("mail"));
+    let outbox = app.log_dir.join("mail");
+    wait_until(Duration::from_secs(10), || !all_files(&outbox).is_empty()).await;
+    let mails = all_files(&outbox);
     assert_eq!(mails.len(), 1, "one mail per outage");
     assert!(mails[0].1.contains("No database connection available"));
     // And the site heals without a restart, the login intact

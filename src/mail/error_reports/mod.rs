@@ -200,11 +200,16 @@ impl ErrorReporter {
         db::run_unobserved(pool, move |conn| {
             // Taken only once a connection is there: if none comes, nothing is lost.
             let batch = reporter.take_held();
-            let counted = write_transaction(conn, |conn| {
-                batch
-                    .iter()
-                    .try_for_each(|(place, held)| flood_control::count(conn, place, held))
-            });
+            // No write (and on SQLite no write lock) on the ticks with nothing to count.
+            let counted = if batch.is_empty() {
+                Ok(())
+            } else {
+                write_transaction(conn, |conn| {
+                    batch
+                        .iter()
+                        .try_for_each(|(place, held)| flood_control::count(conn, place, held))
+                })
+            };
             if let Err(error) = counted {
                 reporter.hold_again(batch);
                 return Err(error);
