@@ -101,14 +101,7 @@ pub async fn spawn_app_with_routes(
 impl TestApp {
     /// A new browser with its own cookies, not following redirects (tests look at them).
     pub fn browser(&self) -> Browser {
-        Browser {
-            client: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(Policy::none())
-                .build()
-                .expect("a client"),
-            address: self.address.clone(),
-        }
+        Browser::new(&self.address)
     }
 
     /// A browser logged in as a newly registered user.
@@ -149,6 +142,19 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// A new browser for the server at `address`, with its own cookies, not following
+    /// redirects (tests look at them).
+    pub fn new(address: &str) -> Self {
+        Browser {
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(Policy::none())
+                .build()
+                .expect("a client"),
+            address: address.to_string(),
+        }
+    }
+
     pub async fn get(&self, path: &str) -> Response {
         self.client
             .get(format!("{}{path}", self.address))

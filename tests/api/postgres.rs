@@ -201,14 +201,7 @@ impl Nginx {
     }
 
     fn browser(&self) -> Browser {
-        Browser {
-            client: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            address: self.address.clone(),
-        }
+        Browser::new(&self.address)
     }
 }
 

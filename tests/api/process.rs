@@ -82,14 +82,7 @@ impl TestProcess {
     }
 
     pub fn browser(&self) -> Browser {
-        Browser {
-            client: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            address: self.address.clone(),
-        }
+        Browser::new(&self.address)
     }
 
     /// What the process printed on its console so far.
