@@ -88,11 +88,6 @@ impl DbPool {
     pub fn get(&self) -> Result<PooledConnection<Connector>, AppError> {
         self.pool.get().map_err(AppError::from)
     }
-
-    /// Whether requests currently find the database down.
-    pub fn is_down(&self) -> bool {
-        self.outage.is_down()
-    }
 }
 
 /// Runs `query` with a pooled connection on the blocking thread pool, inside the caller's

@@ -215,12 +215,11 @@ impl ErrorReporter {
                 return Err(error);
             }
             let due = flood_control::due(conn, interval, i64::from(reporter.per_minute))?;
-            let mut mails = Vec::new();
+            let mut mails: Vec<ErrorMail> = Vec::new();
             for (index, place) in due.iter().enumerate() {
                 if reporter.cap.check().is_err() {
                     let capped = (due.len() - index) as u64;
                     if let Some(last) = mails.last_mut() {
-                        let last: &mut ErrorMail = last;
                         last.capped = capped;
                     }
                     break;
