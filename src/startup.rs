@@ -29,6 +29,7 @@ use crate::telemetry::{request_id_header, set_nodelay, MicroblogRootSpan};
 use crate::templates::Templates;
 use crate::tokens::{derive_key, Signer};
 use crate::web::body::read_body_in_time;
+use crate::web::control_characters::refuse_control_characters;
 use crate::web::csrf::check_csrf;
 use crate::web::draining::close_when_draining;
 use crate::web::forms::form_config;
@@ -36,6 +37,7 @@ use crate::web::head::head_as_get;
 use crate::web::hosts::check_host;
 use crate::web::rate_limits::RateLimits;
 use crate::web::security_headers::default_headers;
+use crate::web::session_keys::{reseal_old_session_cookie, SessionKeys, SESSION_COOKIE};
 use crate::web::state::AppState;
 
 /// Largest request body accepted (forms are small; more is answered with 413).
@@ -123,7 +125,6 @@ fn shared_state(
         server_url: settings.server_url.clone(),
     });
     Ok(AppState {
-        remember: Signer::with_fallbacks(secret, &fallbacks, "remember"),
         access_tokens: AccessTokens::new(secret, &fallbacks, settings.access_token_seconds),
         reset,
         reset_mails,
@@ -136,6 +137,20 @@ fn shared_state(
         templates,
         settings,
     })
+}
+
+/// The keys that seal session cookies: the current one, and SECRET_KEY_FALLBACKS' for cookies
+/// sealed before a rotation.
+fn session_keys(settings: &Settings) -> SessionKeys {
+    SessionKeys {
+        current: Key::from(&derive_key(settings.secret_key.expose(), "session")),
+        fallbacks: settings
+            .secret_key_fallbacks
+            .iter()
+            .map(|key| Key::from(&derive_key(key.expose(), "session")))
+            .collect(),
+        secure: settings.session_cookie_secure,
+    }
 }
 
 impl Application {
@@ -157,6 +172,7 @@ impl Application {
             settings.database_pool_size,
             settings.database_timeout(),
         )?;
+        db::keep_wal_small(&pool, &settings.database_url);
         let templates = Templates::load("templates", settings.debug)
             .map_err(|e| StartupError::Templates(format!("{e:?}").replace('\n', " ")))?;
         let templates = Arc::new(templates);
@@ -169,12 +185,13 @@ impl Application {
         let port = listener.local_addr().map_err(bind_error)?.port();
         panics::install_hook();
 
-        let session_key = Key::from(&derive_key(settings.secret_key.expose(), "session"));
         let secure_cookies = settings.session_cookie_secure;
         let lab_enabled = settings.error_lab;
         let request_timeout = settings.request_timeout();
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let (open_files, connections_per_worker) = open_files_and_connections(workers);
+        let session_keys = web::Data::new(session_keys(&settings));
+        let session_key = session_keys.current.clone();
         let state = web::Data::new(shared_state(settings, pool, templates)?);
         let mail = state.mailer.description.clone();
 
@@ -183,7 +200,7 @@ impl Application {
         let server = HttpServer::new(move || {
             let sessions =
                 SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
-                    .cookie_name("microblog_session".to_string())
+                    .cookie_name(SESSION_COOKIE.to_string())
                     .cookie_http_only(true)
                     .cookie_same_site(SameSite::Lax)
                     .cookie_secure(secure_cookies)
@@ -191,21 +208,24 @@ impl Application {
             // The last `wrap` is the outermost. Tracing sees everything and every response gets
             // the security headers. Panics, and failures that come without a response (a
             // session that cannot be saved), become our 500 page outside everything else; error
-            // pages see the session (for the navigation); a foreign Host is refused, and CSRF
-            // checked, before routing, so before any handler.
+            // pages see the session (for the navigation); a foreign Host is refused, control
+            // characters refused and CSRF checked, before routing, so before any handler.
             App::new()
                 .wrap(from_fn(head_as_get))
                 .wrap(from_fn(check_csrf))
+                .wrap(from_fn(refuse_control_characters))
                 .wrap(from_fn(read_body_in_time))
                 .wrap(from_fn(check_host))
                 .wrap(from_fn(render_error_pages))
                 .wrap(sessions)
+                .wrap(from_fn(reseal_old_session_cookie))
                 .wrap(CatchPanics)
                 .wrap(from_fn(request_id_header))
                 .wrap(from_fn(close_when_draining))
                 .wrap(default_headers(secure_cookies))
                 .wrap(TracingLogger::<MicroblogRootSpan>::new())
                 .app_data(state.clone())
+                .app_data(session_keys.clone())
                 .app_data(web::PayloadConfig::new(BODY_LIMIT))
                 .app_data(form_config(BODY_LIMIT))
                 .app_data(routes::api::json_config(BODY_LIMIT))

@@ -1,4 +1,5 @@
-//! Random tokens and signed, expiring tokens (remember-me cookies, password reset links).
+//! Random tokens (logins, remember-me cookies) and signed, expiring tokens (password reset
+//! links).
 //!
 //! Keys come from SECRET_KEY through HKDF, one per purpose, and tokens are signed with
 //! HMAC-SHA256: the `hkdf`, `hmac` and `sha2` crates are already in the build for actix's signed

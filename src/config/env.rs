@@ -153,13 +153,17 @@ impl Env<'_> {
             .map(str::trim)
             .filter(|address| !address.is_empty())
             .map(|address| {
-                address.parse().map_err(|_| {
-                    self.invalid(
-                        "TRUSTED_PROXIES",
-                        address,
-                        "comma-separated IP addresses such as 127.0.0.1,::1",
-                    )
-                })
+                // `::ffff:127.0.0.1` is 127.0.0.1, as a dual-stack listener reports it.
+                address
+                    .parse()
+                    .map(|ip: IpAddr| ip.to_canonical())
+                    .map_err(|_| {
+                        self.invalid(
+                            "TRUSTED_PROXIES",
+                            address,
+                            "comma-separated IP addresses such as 127.0.0.1,::1",
+                        )
+                    })
             })
             .collect()
     }

@@ -10,7 +10,7 @@ use super::Settings;
 /// Where a debug build keeps its key when SECRET_KEY is unset (git-ignored).
 pub const DEVELOPMENT_KEY_FILE: &str = ".dev-secret-key";
 
-/// The key that signs (and encrypts) session cookies, remember-me cookies and reset links.
+/// The key that seals session cookies and signs reset links and API tokens.
 #[derive(Debug, Clone)]
 pub struct SecretKey {
     value: SecretString,

@@ -8,6 +8,7 @@ mod outage;
 pub mod schema;
 mod transactions;
 mod url;
+mod wal;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +22,7 @@ pub use connection::{Connector, DbConnection};
 pub use outage::Outage;
 pub use transactions::write_transaction;
 pub use url::DatabaseUrl;
+pub use wal::{keep_wal_small, WAL_LIMIT_BYTES};
 
 /// PostgreSQL ends any one statement after this long.
 const STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);

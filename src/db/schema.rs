@@ -47,10 +47,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    remember_tokens (token_hash) {
+        token_hash -> Text,
+        user_id -> Integer,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(posts -> users (user_id));
+diesel::joinable!(remember_tokens -> users (user_id));
 diesel::joinable!(api_sessions -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, posts, followers, sessions, api_sessions);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    posts,
+    followers,
+    sessions,
+    api_sessions,
+    remember_tokens
+);
 
 diesel::table! {
     error_mail_counts (place_hash) {

@@ -32,7 +32,11 @@ impl From<DieselError> for AppError {
             }
             DieselError::DatabaseError(_, info) => {
                 let message = info.message();
-                if message.contains("deadlock detected") {
+                if ENCODING.iter().any(|text| message.contains(text)) {
+                    AppError::BadRequest(
+                        "The request holds characters that cannot be stored.".to_string(),
+                    )
+                } else if message.contains("deadlock detected") {
                     AppError::WriteConflict(anyhow::Error::new(error))
                 } else if CONNECTION_LOST.iter().any(|text| message.contains(text)) {
                     database_down(error)
@@ -54,6 +58,15 @@ const CONNECTION_LOST: [&str; 4] = [
     "terminating connection",
     "no connection to the server",
     "could not receive data from server",
+];
+
+/// PostgreSQL's encoding errors (SQLSTATE 22021 and kin): text it cannot store, such as a NUL
+/// byte. The client sent it, so it is a 400, never a 500 (`web/control_characters.rs` refuses
+/// the usual ways in first).
+const ENCODING: [&str; 3] = [
+    "invalid byte sequence for encoding",
+    "character with byte sequence",
+    "null character not permitted",
 ];
 
 /// A write that waited its time for a lock: SQLite's busy_timeout, PostgreSQL's lock_timeout
@@ -116,6 +129,11 @@ mod tests {
             (Unknown, "canceling statement due to lock timeout", 503),
             (Unknown, "database is locked", 503),
             (Unknown, "syntax error at or near", 500),
+            (
+                Unknown,
+                "invalid byte sequence for encoding \"UTF8\": 0x00",
+                400,
+            ),
         ];
         for (kind, message, status) in cases {
             assert_eq!(

@@ -77,6 +77,10 @@ pub fn api_session_user(conn: &mut DbConnection, sid: &str) -> Result<Option<Use
 
 /// Replaces a valid, unexpired refresh token with `new_token`; the login's id and user, or
 /// `None` when the old token is unknown, used already, revoked or expired.
+///
+/// The replacement is one conditional UPDATE: of two requests racing with one token, the second
+/// finds the row no longer matching (PostgreSQL re-checks the condition once the first commits;
+/// SQLite writes one at a time), so a token is never exchanged twice.
 #[tracing::instrument(name = "Rotate refresh token", skip_all)]
 pub fn rotate_refresh_token(
     conn: &mut DbConnection,
@@ -84,22 +88,27 @@ pub fn rotate_refresh_token(
     new_token: &str,
     now: NaiveDateTime,
 ) -> Result<Option<(String, User)>, AppError> {
+    let new_hash = hash(new_token);
     crate::db::write_transaction(conn, |conn| {
-        let found: Option<(String, User)> = api_sessions::table
+        let rotated = diesel::update(
+            api_sessions::table
+                .filter(api_sessions::refresh_hash.eq(hash(old_token)))
+                .filter(api_sessions::refresh_expires_at.gt(now)),
+        )
+        .set((
+            api_sessions::refresh_hash.eq(&new_hash),
+            api_sessions::refresh_expires_at.eq(now + REFRESH_LIFETIME),
+        ))
+        .execute(conn)?;
+        if rotated == 0 {
+            return Ok(None);
+        }
+        let found = api_sessions::table
             .inner_join(users::table)
-            .filter(api_sessions::refresh_hash.eq(hash(old_token)))
-            .filter(api_sessions::refresh_expires_at.gt(now))
+            .filter(api_sessions::refresh_hash.eq(&new_hash))
             .select((api_sessions::id, User::as_select()))
             .first(conn)
             .optional()?;
-        if let Some((sid, _)) = &found {
-            diesel::update(api_sessions::table.find(sid))
-                .set((
-                    api_sessions::refresh_hash.eq(hash(new_token)),
-                    api_sessions::refresh_expires_at.eq(now + REFRESH_LIFETIME),
-                ))
-                .execute(conn)?;
-        }
         Ok::<_, AppError>(found)
     })
     .context("Failed to rotate a refresh token")

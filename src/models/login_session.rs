@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::User;
-use crate::db::schema::{sessions, users};
+use crate::db::schema::{remember_tokens, sessions, users};
 use crate::errors::{AppError, ResultExt};
 
 /// How long a login lasts.
@@ -112,11 +112,15 @@ pub fn end_session(conn: &mut DbConnection, token: &str) -> Result<(), AppError>
     Ok(())
 }
 
-/// Ends every login of `user_id` (after a new password).
+/// Ends every login of `user_id`, and forgets every browser that remembered it (after a new
+/// password).
 #[tracing::instrument(name = "End all sessions", skip(conn))]
 pub fn end_all_sessions(conn: &mut DbConnection, user_id: i32) -> Result<(), AppError> {
     diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id)))
         .execute(conn)
         .context("Failed to end a user's logins")?;
+    diesel::delete(remember_tokens::table.filter(remember_tokens::user_id.eq(user_id)))
+        .execute(conn)
+        .context("Failed to forget a user's remembered browsers")?;
     Ok(())
 }

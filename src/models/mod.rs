@@ -6,6 +6,7 @@ mod api_session;
 mod follow;
 mod login_session;
 mod post;
+mod remember_token;
 mod user;
 
 pub use api_session::{
@@ -20,7 +21,14 @@ pub use post::{
     create_post, delete_post, explore_posts, find_post, post_author, search_posts, timeline_posts,
     user_posts, PostWithAuthor,
 };
+pub use remember_token::{forget_browser, remember_browser, remembered_user};
 pub use user::{NewUser, User};
+
+diesel::define_sql_function! {
+    /// SQL's `lower()`: usernames and emails compare regardless of case on both databases (the
+    /// unique indexes on `lower(...)` serve these lookups), and so does search.
+    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
 
 /// One page of a longer list, read with one query whatever the page size.
 #[derive(Debug, serde::Serialize)]

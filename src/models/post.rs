@@ -2,7 +2,7 @@ use crate::db::DbConnection;
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::{page_window, Paginated};
+use super::{lower, page_window, Paginated};
 use crate::db::schema::{followers, posts, users};
 use crate::errors::{AppError, ResultExt};
 
@@ -161,7 +161,8 @@ pub fn user_posts(
     Ok(into_page(rows, page, per_page))
 }
 
-/// Posts whose body contains `query` (case-insensitive for ASCII), newest first.
+/// Posts whose body contains `query` regardless of case, newest first. Both sides go through
+/// `lower()`: SQLite's LIKE ignores ASCII case by itself, PostgreSQL's does not.
 #[tracing::instrument(name = "Search posts", skip(conn))]
 pub fn search_posts(
     conn: &mut DbConnection,
@@ -176,7 +177,11 @@ pub fn search_posts(
         .replace('%', "\\%")
         .replace('_', "\\_");
     let rows = with_author()
-        .filter(posts::body.like(format!("%{escaped}%")).escape('\\'))
+        .filter(
+            lower(posts::body)
+                .like(lower(format!("%{escaped}%")))
+                .escape('\\'),
+        )
         .order((posts::timestamp.desc(), posts::id.desc()))
         .offset(offset)
         .limit(limit)

@@ -2,17 +2,11 @@ use crate::db::DbConnection;
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 
-use super::{page_window, Paginated};
+use super::{lower, page_window, Paginated};
 use crate::db::schema::users;
 use crate::errors::{AppError, ResultExt};
 use crate::on_each_backend;
 use crate::tokens::digest_hex;
-
-diesel::define_sql_function! {
-    /// SQL's `lower()`: usernames and emails compare regardless of case on both databases, and
-    /// the unique indexes on `lower(...)` serve these lookups.
-    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
-}
 
 /// A registered user.
 #[derive(Clone, Queryable, Selectable, Identifiable)]
@@ -52,8 +46,8 @@ pub struct NewUser<'a> {
 const LAST_SEEN_RESOLUTION: TimeDelta = TimeDelta::minutes(1);
 
 impl User {
-    /// A short digest of the password hash: tokens that carry it (reset links, remember-me
-    /// cookies) stop working when the password changes.
+    /// A short digest of the password hash: tokens that carry it (reset links) stop working
+    /// when the password changes.
     pub fn password_fingerprint(&self) -> String {
         digest_hex(&self.password_hash)[..16].to_string()
     }

@@ -2,7 +2,7 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use tera::Context;
 
@@ -12,7 +12,7 @@ use crate::models::{NewUser, User};
 use crate::web::client::client_ip;
 use crate::web::flash::{flash, Level};
 use crate::web::forms::{FormErrors, LoginForm, RegistrationForm};
-use crate::web::login::{forget_cookie, log_in, log_out, remember_cookie};
+use crate::web::login::{forget_cookie, log_in, log_out, remember_browser};
 use crate::web::page::Page;
 use crate::web::redirect::safe_redirect_target;
 use crate::web::redirect::see_other;
@@ -38,7 +38,7 @@ pub async fn login_form(
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, AppError> {
     if page.user().is_some() {
-        return Ok(see_other(safe_redirect_target(query.next.as_deref())));
+        return Ok(see_other(after_login(&page, &query)));
     }
     let values = LoginValues {
         username: "",
@@ -105,13 +105,23 @@ pub async fn login(
     };
     log_in(&state, &session, user.id).await?;
     tracing::info!(user_id = user.id, "Logged in");
-    let mut response = see_other(safe_redirect_target(query.next.as_deref()));
+    let mut response = see_other(after_login(&page, &query));
     if values.remember_me {
         response
-            .add_cookie(&remember_cookie(&state, &user))
+            .add_cookie(&remember_browser(&state, user.id).await?)
             .map_err(AppError::unexpected)?;
     }
     Ok(response)
+}
+
+/// Where a login leads: `next` if it is a page of this site that answers GET, else `/index`.
+fn after_login<'a>(page: &Page, query: &'a NextQuery) -> &'a str {
+    let target = safe_redirect_target(query.next.as_deref());
+    if super::answers_get(page.request(), target) {
+        target
+    } else {
+        "/index"
+    }
 }
 
 fn render_login(
@@ -143,8 +153,9 @@ fn render_login(
 pub async fn logout(
     state: web::Data<AppState>,
     session: Session,
+    req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    log_out(&state, &session).await?;
+    log_out(&state, &session, &req).await?;
     flash(&session, Level::Info, "You have been logged out.");
     let mut response = see_other("/auth/login");
     response

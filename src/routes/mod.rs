@@ -68,6 +68,28 @@ pub fn configure(config: &mut web::ServiceConfig, lab: bool) {
     }
 }
 
+/// The routes that answer POST alone. A login's `next` never leads to one: the browser's GET
+/// there would meet a 405. Add a POST-only route of yours here too.
+const POST_ONLY: [&str; 5] = [
+    "/follow/{username}",
+    "/unfollow/{username}",
+    "/auth/logout",
+    "/lab/too-large",
+    "/lab/{experiment}",
+];
+
+/// Whether a browser's GET of `target` (a path on this site, with its query) reaches a page:
+/// not a POST-only route, nor the JSON API. An unknown path is a page (our 404 page).
+pub fn answers_get(req: &HttpRequest, target: &str) -> bool {
+    let path = target.split(['?', '#']).next().unwrap_or(target);
+    if path == "/api" || path.starts_with("/api/") {
+        return false;
+    }
+    req.resource_map()
+        .match_pattern(path)
+        .is_none_or(|pattern| !POST_ONLY.contains(&pattern.as_str()))
+}
+
 /// Every URL without a route: our 404 page, with the navigation of the logged-in user.
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
     // Loading the user here lets the error page show the right navigation; if even that

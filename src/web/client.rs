@@ -7,7 +7,9 @@ use std::net::IpAddr;
 use actix_web::http::header::HeaderMap;
 use actix_web::HttpRequest;
 
-/// The client's address for `req`, for rate limits and the logs.
+/// The client's address for `req`, for rate limits and the logs. Addresses are canonical: a
+/// dual-stack listener (`HOST=::`) sees an IPv4 client as `::ffff:a.b.c.d`, which is that IPv4
+/// address, not an IPv6 one.
 pub fn client_ip(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
     address(
         req.peer_addr().map(|address| address.ip()),
@@ -17,7 +19,7 @@ pub fn client_ip(req: &HttpRequest, trusted_proxies: &[IpAddr]) -> Option<IpAddr
 }
 
 fn address(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> Option<IpAddr> {
-    let peer = peer?;
+    let peer = peer?.to_canonical();
     if !trusted.contains(&peer) {
         return Some(peer);
     }
@@ -25,7 +27,8 @@ fn address(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> Opt
         .get_all("x-forwarded-for")
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .filter_map(|entry| entry.trim().parse().ok())
+        .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
+        .map(|ip| ip.to_canonical())
         .collect();
     Some(
         forwarded
@@ -61,5 +64,22 @@ mod tests {
         assert_eq!(address(Some(proxy), &headers, &[]), Some(proxy));
         let stranger: IpAddr = "192.0.2.9".parse().unwrap();
         assert_eq!(address(Some(stranger), &headers, &[proxy]), Some(stranger));
+    }
+
+    #[test]
+    fn an_ipv4_client_of_a_dual_stack_listener_is_its_ipv4_address() {
+        let proxy: IpAddr = "127.0.0.1".parse().unwrap();
+        let mapped_proxy: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+        let headers = forwarded("::ffff:203.0.113.7");
+        let client: IpAddr = "203.0.113.7".parse().unwrap();
+        assert_eq!(
+            address(Some(mapped_proxy), &headers, &[proxy]),
+            Some(client)
+        );
+        let mapped_client: IpAddr = "::ffff:192.0.2.9".parse().unwrap();
+        assert_eq!(
+            address(Some(mapped_client), &HeaderMap::new(), &[]),
+            Some("192.0.2.9".parse().unwrap())
+        );
     }
 }

@@ -46,7 +46,7 @@ pub async fn check_csrf(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    if is_safe(req.method()) || is_exempt(&req) {
+    if is_safe(req.method()) || is_exempt(req.path(), req.headers()) {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
     // The body is read here (within the app's body limit) and handed on unchanged.
@@ -88,11 +88,23 @@ fn is_safe(method: &Method) -> bool {
     )
 }
 
-/// The one exemption: the JSON API under `/api/`, called without cookies. It authenticates by
-/// bearer token (or Basic, to get one) and reads no cookie, so there is no session for another
-/// site to ride on. Every other path is checked, whatever credentials come with it.
-fn is_exempt(req: &ServiceRequest) -> bool {
-    req.path().starts_with("/api/") && !req.headers().contains_key(header::COOKIE)
+/// The one exemption: the JSON API under `/api/`, called either without cookies or with a
+/// bearer token. The API authenticates by bearer token (or Basic, to get one) and reads no
+/// cookie; a browser never adds an `Authorization: Bearer` header by itself (a script must, and
+/// a cross-site script cannot without a CORS grant the site never gives), so such a request
+/// cannot be forged, even when the browser also sends the session cookie, as any same-site
+/// `fetch` does. Basic credentials are another matter: a browser replays them by itself, so a
+/// request with cookies and Basic is checked. Every other path is checked, whatever credentials
+/// come with it.
+pub fn is_exempt(path: &str, headers: &actix_web::http::header::HeaderMap) -> bool {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split_once(' '))
+        .is_some_and(|(scheme, token)| {
+            scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()
+        });
+    path.starts_with("/api/") && (bearer || !headers.contains_key(header::COOKIE))
 }
 
 /// The fields of a form body, or the top-level members of a JSON object body (for error

@@ -64,9 +64,14 @@ pub struct LoginForm {
 }
 
 impl LoginForm {
-    /// Checks that both fields were filled in.
+    /// Checks that both fields were filled in. A name that no account can have (usernames are
+    /// ASCII) is refused here, before it reaches the database, whose `lower()` would fold some
+    /// non-ASCII letters onto a real name.
     pub fn check(&self) -> FormErrors {
         let mut errors = FormErrors::from_validation(self.validate());
+        if !self.username.is_ascii() {
+            errors.add("form", "Invalid username or password.");
+        }
         if self.password.expose_secret().is_empty() {
             errors.add("password", "This field is required.");
         }

@@ -16,10 +16,17 @@ pub async fn check_host(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let allowed = req
-        .app_data::<web::Data<AppState>>()
-        .map(|state| is_allowed(host_of(req.request()), &state.settings.allowed_hosts))
-        .unwrap_or(true);
+    // A Host that is not visible ASCII (a raw non-ASCII byte) names none of the allowed hosts;
+    // read as "no Host", it would pass as an HTTP/1.0 request does.
+    let readable = req
+        .headers()
+        .get(header::HOST)
+        .is_none_or(|value| value.to_str().is_ok());
+    let allowed = readable
+        && req
+            .app_data::<web::Data<AppState>>()
+            .map(|state| is_allowed(host_of(req.request()), &state.settings.allowed_hosts))
+            .unwrap_or(true);
     if !allowed {
         return Ok(req.error_response(AppError::BadRequest(
             "This site is not served under that name.".to_string(),

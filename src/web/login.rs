@@ -4,7 +4,7 @@
 use actix_session::{Session, SessionExt};
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::{HttpMessage, HttpRequest};
-use chrono::Utc;
+use chrono::{TimeDelta, Utc};
 use tracing_actix_web::RootSpan;
 
 use super::request::RequestScope;
@@ -16,7 +16,8 @@ use crate::tokens::random_hex;
 
 /// The session's key for the login token (the `sessions` row it names is the login).
 const LOGIN_KEY: &str = "login";
-/// Like Flask-Login's: a signed user id that restores the login after the browser closed.
+/// Like Flask-Login's, it restores the login after the browser closed; unlike Flask-Login's
+/// signed user id, it is a random token the server keeps (hashed) and can end.
 pub const REMEMBER_COOKIE: &str = "remember_token";
 const REMEMBER_SECONDS: i64 = 30 * 24 * 3600;
 
@@ -64,27 +65,29 @@ pub async fn current_user(req: &HttpRequest) -> Result<Option<User>, AppError> {
     Ok(user)
 }
 
-/// The user a valid remember-me cookie names. It carries a fingerprint of their password hash:
-/// a new password makes every old cookie worthless.
+/// The user a remember-me cookie names, if the server still remembers that browser: logout
+/// and a new password end it, so a copied cookie is worthless from then on.
 async fn remembered_user(req: &HttpRequest, state: &AppState) -> Result<Option<User>, AppError> {
-    let remembered = || {
-        let cookie = req.cookie(REMEMBER_COOKIE)?;
-        let payload = state.remember.verify(cookie.value())?;
-        let (id, fingerprint) = payload.split_once('-')?;
-        Some((id.parse::<i32>().ok()?, fingerprint.to_string()))
-    };
-    let Some((id, fingerprint)) = remembered() else {
+    let Some(token) = remember_token(req) else {
         return Ok(None);
     };
+    let now = Utc::now().naive_utc();
     db::run(&state.pool, move |conn| {
-        let mut user =
-            User::find(conn, id)?.filter(|user| user.password_fingerprint() == fingerprint);
+        let mut user = models::remembered_user(conn, &token, now)?;
         if let Some(user) = user.as_mut() {
             user.touch_last_seen(conn)?;
         }
         Ok(user)
     })
     .await
+}
+
+/// The remember-me cookie's token, if it looks like one of ours (the cookie is a client's to
+/// write: anything else never reaches the database).
+fn remember_token(req: &HttpRequest) -> Option<String> {
+    let cookie = req.cookie(REMEMBER_COOKIE)?;
+    let token = cookie.value();
+    (token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())).then(|| token.to_string())
 }
 
 /// Starts a login for `user_id`: a new `sessions` row, and a fresh session that names it. The
@@ -105,30 +108,55 @@ pub async fn log_in(state: &AppState, session: &Session, user_id: i32) -> Result
     })
 }
 
-/// Ends the login on the server (a copy of the cookie is worthless from now on) and empties
-/// the session, which gets a new key (it lives on only to carry "You have been logged out.").
-pub async fn log_out(state: &AppState, session: &Session) -> Result<(), AppError> {
-    if let Ok(Some(token)) = session.get::<String>(LOGIN_KEY) {
-        db::run(&state.pool, move |conn| models::end_session(conn, &token)).await?;
+/// Ends the login on the server (a copy of the cookie is worthless from now on), forgets this
+/// browser if it was remembered, and empties the session, which gets a new key (it lives on
+/// only to carry "You have been logged out.").
+pub async fn log_out(
+    state: &AppState,
+    session: &Session,
+    req: &HttpRequest,
+) -> Result<(), AppError> {
+    let login: Option<String> = session.get(LOGIN_KEY).ok().flatten();
+    let remembered = remember_token(req);
+    if login.is_some() || remembered.is_some() {
+        db::run(&state.pool, move |conn| {
+            if let Some(token) = login {
+                models::end_session(conn, &token)?;
+            }
+            if let Some(token) = remembered {
+                models::forget_browser(conn, &token)?;
+            }
+            Ok(())
+        })
+        .await?;
     }
     session.clear();
     session.renew();
     Ok(())
 }
 
-/// The remember-me cookie for `user`.
-pub fn remember_cookie(state: &AppState, user: &User) -> Cookie<'static> {
-    let payload = format!("{}-{}", user.id, user.password_fingerprint());
-    Cookie::build(
-        REMEMBER_COOKIE,
-        state.remember.sign(&payload, REMEMBER_SECONDS),
-    )
-    .path("/")
-    .http_only(true)
-    .same_site(SameSite::Lax)
-    .secure(state.settings.session_cookie_secure)
-    .max_age(CookieDuration::seconds(REMEMBER_SECONDS))
-    .finish()
+/// Remembers this browser for `user_id` on the server, and the cookie that names it.
+pub async fn remember_browser(state: &AppState, user_id: i32) -> Result<Cookie<'static>, AppError> {
+    let token = random_hex(32);
+    let row_token = token.clone();
+    let now = Utc::now().naive_utc();
+    db::run(&state.pool, move |conn| {
+        models::remember_browser(
+            conn,
+            user_id,
+            &row_token,
+            now,
+            TimeDelta::seconds(REMEMBER_SECONDS),
+        )
+    })
+    .await?;
+    Ok(Cookie::build(REMEMBER_COOKIE, token)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.settings.session_cookie_secure)
+        .max_age(CookieDuration::seconds(REMEMBER_SECONDS))
+        .finish())
 }
 
 /// A cookie that deletes the remember-me cookie.

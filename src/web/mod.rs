@@ -4,6 +4,7 @@
 
 pub mod body;
 pub mod client;
+pub mod control_characters;
 pub mod csrf;
 pub mod display;
 pub mod draining;
@@ -18,4 +19,5 @@ pub mod rate_limits;
 pub mod redirect;
 pub mod request;
 pub mod security_headers;
+pub mod session_keys;
 pub mod state;

@@ -93,8 +93,10 @@ pub struct RateLimits {
 
 /// The key for a client address: an IPv6 client is its /64, the block one subscriber gets, so
 /// a stranger cannot take a fresh bucket for every request by changing the host bits.
+/// An IPv4 client seen through a dual-stack listener (`::ffff:a.b.c.d`) is its IPv4 address:
+/// masked as a /64, every IPv4 client would share one bucket.
 fn network(client: IpAddr) -> IpAddr {
-    match client {
+    match client.to_canonical() {
         IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(
             u128::from(v6) & !((1u128 << 64) - 1),
         )),
@@ -102,10 +104,19 @@ fn network(client: IpAddr) -> IpAddr {
     }
 }
 
-/// A name or address as a key: lower-cased, and no longer than a valid one (120 characters),
-/// so a stranger's 64 KiB "username" cannot make a 64 KiB key.
+/// A name or address as a key: folded to lower case one character at a time, as PostgreSQL's
+/// `lower()` does (Unicode's simple mapping), so every spelling that finds the same account
+/// shares its key: `alİce` (capital I with a dot) is `alice` to the database, while Rust's
+/// `to_lowercase` makes it `ali̇ce`. No longer than a valid name (120 characters), so a
+/// stranger's 64 KiB "username" cannot make a 64 KiB key.
 fn bounded_key(name: &str) -> String {
-    name.chars().take(120).collect::<String>().to_lowercase()
+    name.chars()
+        .take(120)
+        .flat_map(|c| {
+            let simple = if c == '\u{130}' { 'i' } else { c };
+            simple.to_lowercase()
+        })
+        .collect()
 }
 
 const MINUTE: Duration = Duration::from_secs(60);

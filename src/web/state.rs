@@ -24,8 +24,6 @@ pub struct AppState {
     pub settings: Settings,
     /// Issues and checks the API's access tokens.
     pub access_tokens: AccessTokens,
-    /// Signs remember-me cookies.
-    pub remember: Signer,
     /// Verifies password reset links (the sender in `reset_mails` signs them).
     pub reset: Signer,
     /// Queues password reset mails, sent in the background.

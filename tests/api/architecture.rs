@@ -132,3 +132,38 @@ fn no_module_imports_one_that_imports_it_back() {
         circles.join("\n")
     );
 }
+
+/// Every `.rs` file under `dir`, with its text.
+fn rust_files(dir: &Path, found: &mut Vec<(PathBuf, String)>) {
+    for entry in std::fs::read_dir(dir).expect("a readable folder") {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            rust_files(&path, found);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path).expect("a source file");
+            found.push((path, text));
+        }
+    }
+}
+
+#[test]
+fn no_test_is_ignored() {
+    // Arrange: a test that never runs proves nothing.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["src", "tests", "examples"] {
+        rust_files(&root.join(dir), &mut files);
+    }
+    let attribute = concat!("#[", "ignore");
+
+    // Act
+    let ignored: Vec<String> = files
+        .iter()
+        .filter(|(_, text)| text.contains(attribute))
+        .map(|(path, _)| path.display().to_string())
+        .collect();
+
+    // Assert
+    assert!(files.len() > 50, "the sources were read");
+    assert!(ignored.is_empty(), "ignored tests in: {ignored:?}");
+}

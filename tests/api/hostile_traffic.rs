@@ -99,9 +99,6 @@ async fn no_log_line_is_longer_than_16_kib() {
 }
 
 #[tokio::test]
-#[ignore = "passes alone and under CPU load, but in the full suite the repeats' summary has not \
-            arrived since flood control moved into the database (issue 12's note); run with \
-            `cargo test -- --ignored error_mails_go_on`"]
 async fn error_mails_go_on_past_a_hung_server_and_resume_with_the_counts() {
     // Arrange: a mail server that accepts and never answers, for now
     let inbox = SmtpServer::start();

@@ -7,18 +7,23 @@ use microblog::db::schema::{followers, posts};
 use reqwest::StatusCode;
 use serde::Deserialize;
 
-use crate::helpers::{request_id, spawn_app, spawn_app_with_routes};
+use crate::helpers::{request_id, session_set_cookie, spawn_app, spawn_app_with_routes};
 use crate::process::wait_for_outbox;
 
 /// Routes added the way actix's documentation shows, as a fork would, with nothing of ours.
 fn fork_routes(config: &mut web::ServiceConfig) {
     config
         .route("/fork/boom", web::get().to(boom))
+        .route("/api/fork/boom", web::get().to(api_boom))
         .route("/fork/note", web::post().to(note));
 }
 
 async fn boom() -> &'static str {
     panic!("a fork's handler fell over")
+}
+
+async fn api_boom(caller: microblog::routes::api::ApiUser) -> String {
+    panic!("a fork's API handler fell over for user {}", caller.user.id)
 }
 
 #[derive(Deserialize)]
@@ -177,4 +182,91 @@ async fn only_the_api_without_cookies_is_exempt_from_the_csrf_check() {
     assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(api_with_a_cookie.status(), StatusCode::FORBIDDEN);
     assert_eq!(form_with_a_bearer_token.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_same_site_script_with_a_bearer_token_may_call_the_api_beside_the_session_cookie() {
+    // Arrange: a logged-in browser whose script got an access token
+    let app = spawn_app().await;
+    let browser = app.browser();
+    browser
+        .register("susan", "susan@example.com", "correct horse")
+        .await;
+    let login = browser.login("susan", "correct horse").await;
+    let cookie = session_set_cookie(&login)
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let client = reqwest::Client::new();
+    let tokens: serde_json::Value = client
+        .post(format!("{}/api/tokens", app.address))
+        .basic_auth("susan", Some("correct horse"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = tokens["access_token"].as_str().unwrap().to_string();
+
+    // Act: the browser sends its cookie along, as any same-site fetch does
+    let with_bearer = client
+        .post(format!("{}/api/posts", app.address))
+        .bearer_auth(&access)
+        .header("Cookie", &cookie)
+        .json(&serde_json::json!({"body": "from a script"}))
+        .send()
+        .await
+        .unwrap();
+    let with_basic = client
+        .post(format!("{}/api/tokens", app.address))
+        .basic_auth("susan", Some("correct horse"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+
+    // Assert: Bearer cannot be forged by a browser; Basic can, so it is still checked
+    assert_eq!(with_bearer.status(), StatusCode::CREATED);
+    assert_eq!(with_basic.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn an_api_error_report_names_the_bearer_tokens_user() {
+    // Arrange
+    let app = spawn_app_with_routes(&[], fork_routes).await;
+    app.browser()
+        .register("susan", "susan@example.com", "correct horse")
+        .await;
+    let client = reqwest::Client::new();
+    let tokens: serde_json::Value = client
+        .post(format!("{}/api/tokens", app.address))
+        .basic_auth("susan", Some("correct horse"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    // Act
+    let response = client
+        .get(format!("{}/api/fork/boom", app.address))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let mails = wait_for_outbox(&app.log_dir).await;
+    let (_, mail) = mails.first().expect("an error mail");
+    let mail = quoted_printable::decode(mail, quoted_printable::ParseMode::Robust).unwrap();
+    let mail = String::from_utf8_lossy(&mail);
+    assert!(
+        mail.lines()
+            .any(|line| line.starts_with("User:") && line.contains("susan (id ")),
+        "{mail}"
+    );
 }

@@ -114,3 +114,65 @@ async fn a_busy_login_still_ends_at_the_absolute_limit() {
     assert_eq!(statuses[0], StatusCode::OK);
     assert_eq!(statuses[5], StatusCode::SEE_OTHER, "{statuses:?}");
 }
+
+#[tokio::test]
+async fn a_remember_me_cookie_copied_before_logout_no_longer_logs_in_after_it() {
+    // Arrange
+    let app = spawn_app().await;
+    let susan = app.browser();
+    susan
+        .register("susan", "susan@example.com", "correct horse")
+        .await;
+    let remember = susan.login_remembered("susan", "correct horse").await;
+    let before = app.get_with_only_remember_me("/index", &remember).await;
+    assert_eq!(before.status(), StatusCode::OK, "the copy works");
+
+    // Act
+    susan.post("/auth/logout", &[]).await;
+
+    // Assert
+    let after = app.get_with_only_remember_me("/index", &remember).await;
+    assert_eq!(after.status(), StatusCode::SEE_OTHER);
+    assert!(crate::helpers::location(&after).starts_with("/auth/login"));
+}
+
+#[tokio::test]
+async fn a_login_survives_a_key_rotation_and_comes_back_sealed_with_the_new_key() {
+    // Arrange: susan logs in under the old key
+    let old_key = "the-old-secret-key-that-is-long-enough-012345";
+    let old = spawn_app_with(&[("SECRET_KEY", old_key)]).await;
+    let (_, copy) = logged_in_copy(&old).await;
+    let database = old.settings.database_url.expose().to_string();
+    let new_key = "the-new-secret-key-that-is-long-enough-678901";
+    let rotated = spawn_app_with(&[
+        ("DATABASE_URL", &database),
+        ("SECRET_KEY", new_key),
+        ("SECRET_KEY_FALLBACKS", old_key),
+    ])
+    .await;
+    let new_only = spawn_app_with(&[("DATABASE_URL", &database), ("SECRET_KEY", new_key)]).await;
+    assert_eq!(index_with(&new_only, &copy).await, StatusCode::SEE_OTHER);
+
+    // Act
+    let response = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/index", rotated.address))
+        .header("Cookie", &copy)
+        .send()
+        .await
+        .unwrap();
+
+    // Assert: still logged in, and the cookie is resealed with the current key alone
+    assert_eq!(response.status(), StatusCode::OK);
+    let resealed = session_set_cookie(&response);
+    assert!(resealed.contains("HttpOnly") && resealed.contains("Path=/"));
+    let resealed = resealed.split(';').next().unwrap().to_string();
+    assert_ne!(resealed, copy);
+    assert_eq!(index_with(&new_only, &resealed).await, StatusCode::OK);
+    assert_eq!(
+        index_with(&rotated, "microblog_session=forged").await,
+        StatusCode::SEE_OTHER
+    );
+}

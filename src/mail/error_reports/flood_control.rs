@@ -85,8 +85,12 @@ pub(super) fn due(
         .context("Failed to list the errors due for a mail")
 }
 
-/// Takes the right to mail about the place whose hash is `place_hash`: every occurrence not yet mailed. `None` if another
-/// instance took it first, or it is no longer due.
+/// Takes the right to mail about the place whose hash is `place_hash`: every occurrence not yet
+/// mailed, except for the first mail about a place, which counts its first occurrence alone.
+/// The repeats that arrived with it wait for the summary: however the sender's batches fall (a
+/// busy machine gathers more per batch), the admins hear of a new error once, at once, and of
+/// its repeats after ERROR_MAIL_INTERVAL. `None` if another instance took it first, or it is no
+/// longer due.
 pub(super) fn claim(
     conn: &mut DbConnection,
     place_hash: &str,
@@ -112,6 +116,13 @@ pub(super) fn claim(
         if occurrences <= mailed || now - last_mail_at < interval {
             return Ok(None);
         }
+        let first_mail = mailed == 0;
+        let mut ids: Vec<String> = ids.split_whitespace().map(str::to_string).collect();
+        let (now_mailed, left) = if first_mail {
+            (1, ids.split_off(ids.len().min(1)))
+        } else {
+            (occurrences, Vec::new())
+        };
         // Only if no other instance moved the row since it was read.
         let taken = diesel::update(
             counts::table
@@ -120,9 +131,9 @@ pub(super) fn claim(
                 .filter(counts::last_mail_at.eq(last_mail_at)),
         )
         .set((
-            counts::mailed.eq(occurrences),
+            counts::mailed.eq(now_mailed),
             counts::last_mail_at.eq(now),
-            counts::request_ids.eq(""),
+            counts::request_ids.eq(left.join(" ")),
         ))
         .execute(conn)
         .context("Failed to claim an error mail")?;
@@ -132,9 +143,9 @@ pub(super) fn claim(
         let report = serde_json::from_str(&report).map_err(AppError::unexpected)?;
         Ok(Some(Claimed {
             report,
-            occurrences: u64::try_from(occurrences - mailed).unwrap_or_default(),
-            ids: ids.split_whitespace().map(str::to_string).collect(),
-            repeats: mailed > 0,
+            occurrences: u64::try_from(now_mailed - mailed).unwrap_or_default(),
+            ids,
+            repeats: !first_mail,
         }))
     })
 }

@@ -11,6 +11,7 @@ use tracing_actix_web::RootSpan;
 use crate::db;
 use crate::errors::{AppError, Challenge, TokenProblem};
 use crate::models::{self, User};
+use crate::web::request::RequestScope;
 use crate::web::state::AppState;
 
 /// The user an access token was issued to. A handler that takes it needs a valid token; a
@@ -67,6 +68,8 @@ impl FromRequest for ApiUser {
             if let Some(root_span) = req.extensions().get::<RootSpan>() {
                 root_span.record("user_id", user.id);
             }
+            // The error report (and its mail) names the user, as the log line does.
+            RequestScope::of(&req).set_user(Some(user.clone()));
             Ok(ApiUser { user })
         })
     }

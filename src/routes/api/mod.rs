@@ -16,6 +16,10 @@ use utoipa::{Modify, OpenApi};
 
 use crate::errors::AppError;
 
+/// The API's caller, for a fork's own API routes: a handler that takes it requires a valid
+/// bearer token.
+pub use auth::ApiUser;
+
 /// The API's routes.
 pub fn configure(config: &mut web::ServiceConfig) {
     config
@@ -63,11 +67,36 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
             JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
                 AppError::PayloadTooLarge.into()
             }
-            JsonPayloadError::Deserialize(error) => {
-                AppError::BadRequest(format!("The JSON could not be read: {error}.")).into()
-            }
+            JsonPayloadError::Deserialize(error) => AppError::BadRequest(format!(
+                "The JSON could not be read: {}.",
+                without_rust_names(&error.to_string())
+            ))
+            .into(),
             _ => AppError::BadRequest("The body could not be read.".to_string()).into(),
         })
+}
+
+/// serde's messages name our Rust types ("expected struct UserUpdateIn"): a client reads what
+/// was expected instead, and nothing of how the server is written.
+fn without_rust_names(message: &str) -> String {
+    static RUST_NAME: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"\b(?:(?:tuple |unit |newtype )?struct|enum|(?:struct |tuple |unit |newtype )?variant) [A-Za-z_][A-Za-z0-9_:]*",
+        )
+        .ok()
+    });
+    let Some(rust_name) = RUST_NAME.as_ref() else {
+        return "the body does not match the schema".to_string();
+    };
+    rust_name
+        .replace_all(message, |found: &regex::Captures| {
+            if found[0].contains("struct") {
+                "a JSON object"
+            } else {
+                "one of the allowed values"
+            }
+        })
+        .into_owned()
 }
 
 #[derive(OpenApi)]
@@ -114,4 +143,26 @@ pub async fn openapi() -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(json))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_rust_names;
+
+    #[test]
+    fn json_errors_never_name_a_rust_type() {
+        for (message, expected) in [
+            (
+                "invalid type: string \"x\", expected struct UserUpdateIn at line 1 column 3",
+                "invalid type: string \"x\", expected a JSON object at line 1 column 3",
+            ),
+            (
+                "unknown variant `x`, expected enum Role",
+                "unknown variant `x`, expected one of the allowed values",
+            ),
+            ("missing field `body`", "missing field `body`"),
+        ] {
+            assert_eq!(without_rust_names(message), expected);
+        }
+    }
 }

@@ -24,6 +24,8 @@ pub struct LogsQuery {
 #[derive(Serialize)]
 struct OutboxMail {
     file: String,
+    /// The mail as written; empty for a mail that only counted this request, whose report is
+    /// of another request (maybe another user's form fields).
     text: String,
     /// True when the request's error was not mailed on its own but counted in this later mail.
     counted: bool,
@@ -101,7 +103,8 @@ fn lines_of(log_dir: &Path, name: &str, backups: usize, id: &str) -> Vec<String>
 }
 
 /// Error mails about `id`: its own (`Error id: …`), or the later one that counted it
-/// (`Counted: …`). Other mails in the outbox (password reset links) are nobody else's business.
+/// (`Counted: …`), named without its body: that mail reports another request. Other mails in
+/// the outbox (password reset links) are nobody else's business.
 fn mails_of(log_dir: &Path, id: &str) -> Vec<OutboxMail> {
     let own = format!("Error id: {id}");
     let counted = format!("Counted: {id}");
@@ -121,8 +124,8 @@ fn mails_of(log_dir: &Path, id: &str) -> Vec<OutboxMail> {
         if is_own || is_counted {
             mails.push(OutboxMail {
                 file: entry.file_name().to_string_lossy().into_owned(),
-                text,
-                counted: is_counted,
+                text: if is_own { text } else { String::new() },
+                counted: !is_own,
             });
         }
     }
