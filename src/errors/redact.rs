@@ -54,7 +54,7 @@ pub fn headers(headers: &HeaderMap) -> Vec<(String, String)> {
 /// `text` on one line: CR, LF, tab and other control characters written as escapes (`\n`), as
 /// log lines write them, so no value a client sends can start a forged line in a mail.
 pub fn one_line(text: &str) -> String {
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(is_line_break_or_control) {
         return text.to_string();
     }
     text.chars()
@@ -62,10 +62,16 @@ pub fn one_line(text: &str) -> String {
             '\n' => "\\n".to_string(),
             '\r' => "\\r".to_string(),
             '\t' => "\\t".to_string(),
-            c if c.is_control() => c.escape_unicode().to_string(),
+            c if is_line_break_or_control(c) => c.escape_unicode().to_string(),
             c => c.to_string(),
         })
         .collect()
+}
+
+/// A control character, or one of the two Unicode line separators (not control characters, but
+/// some mail readers break lines at them).
+fn is_line_break_or_control(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
 /// Name/value pairs (a form or a query string) with secret fields redacted.
@@ -112,6 +118,56 @@ pub fn query(query: &str) -> String {
 mod tests {
     use super::*;
     use actix_web::test::TestRequest;
+    use proptest::prelude::*;
+
+    /// A name that holds one of the listed parts, in any case, with anything around it.
+    fn secret_name() -> impl Strategy<Value = String> {
+        (
+            "[a-z_-]{0,6}",
+            proptest::sample::select(SECRET_NAME_PARTS.to_vec()),
+            "[a-z_-]{0,6}",
+            any::<bool>(),
+        )
+            .prop_map(|(before, part, after, upper)| {
+                let part = if upper {
+                    part.to_string()
+                } else {
+                    part.to_lowercase()
+                };
+                format!("{before}{part}{after}")
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1_000))]
+
+        /// Never: a listed name's value in a form, a query string or a header that is shown.
+        /// (Values are digits, which no name nor the placeholder holds.)
+        #[test]
+        fn redaction_never_lets_a_listed_names_value_through(
+            name in secret_name(),
+            value in "[0-9]{8,24}",
+        ) {
+            let form = pairs(vec![(name.clone(), value.clone())]);
+            prop_assert!(form.iter().all(|(_, shown)| !shown.contains(&value)));
+            let shown = query(&serde_urlencoded::to_string([(&name, &value)]).unwrap());
+            prop_assert!(!shown.contains(&value), "{}", shown);
+            let request = TestRequest::default()
+                .insert_header((name.as_str(), value.as_str()))
+                .to_http_request();
+            let shown = headers(request.headers());
+            prop_assert!(shown.iter().all(|(_, shown)| !shown.contains(&value)));
+        }
+
+        /// Never: a line break in a mail line from what a client sent.
+        #[test]
+        fn a_mail_line_never_gains_a_line_break_from_client_input(text in any::<String>()) {
+            const BREAKS: [char; 7] = ['\n', '\r', '\x0b', '\x0c', '\u{85}', '\u{2028}', '\u{2029}'];
+            let line = one_line(&text);
+            let broken = line.contains(BREAKS);
+            prop_assert!(!broken, "{:?}", line);
+        }
+    }
 
     #[test]
     fn secrets_are_redacted_and_the_rest_kept() {

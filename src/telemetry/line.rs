@@ -153,6 +153,36 @@ fn quote_if_needed(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1_000))]
+
+        /// Never: a second line (or a carriage return) in a log line, whatever a client put in
+        /// its message or its values.
+        #[test]
+        fn a_log_line_never_gains_a_line_break_from_client_input(
+            message in any::<String>(),
+            value in any::<String>(),
+        ) {
+            let line = EventLine {
+                timestamp: "2026-11-21T00:00:00.000Z".into(),
+                level: Level::WARN,
+                target: "microblog",
+                file: None,
+                line: None,
+                fields: Fields {
+                    message,
+                    values: vec![("username", Value::from(value))],
+                },
+                request: RequestContext::default(),
+            };
+            for text in [line.text(), line.json()] {
+                prop_assert_eq!(text.matches('\n').count(), 1);
+                prop_assert!(text.ends_with('\n') && !text.contains('\r'));
+            }
+        }
+    }
 
     #[test]
     fn line_breaks_in_values_cannot_forge_a_line() {

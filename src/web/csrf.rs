@@ -131,3 +131,56 @@ fn posted_fields(req: &ServiceRequest, body: &[u8]) -> Vec<(String, String)> {
     }
     Vec::new()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_exempt;
+    use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, COOKIE};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        /// Never: the exemption for a request a browser could send by itself to another site,
+        /// that is with the site's cookie and without a bearer token (a browser adds cookies
+        /// and Basic credentials, never a bearer token), whatever the path and other headers.
+        #[test]
+        fn the_csrf_exemption_never_covers_a_request_a_browser_could_forge(
+            path in prop_oneof!["/api/[a-z/]{0,12}", "/[a-z/%.]{0,16}", any::<String>()],
+            cookie in "[ -~]{1,40}",
+            authorization in prop_oneof![
+                Just(None),
+                "Basic [A-Za-z0-9+/=]{0,20}".prop_map(Some),
+                "(Bearer|bearer|BEARER)".prop_map(Some),
+                "[ -~]{0,20}".prop_filter("not a bearer token", |v| {
+                    !v.to_ascii_lowercase().starts_with("bearer ")
+                }).prop_map(Some),
+            ],
+            other in proptest::collection::vec(("x-[a-z]{1,8}", "[ -~]{0,12}"), 0..3),
+        ) {
+            let mut headers = HeaderMap::new();
+            headers.insert(COOKIE, HeaderValue::from_str(&cookie).unwrap());
+            if let Some(value) = &authorization {
+                headers.insert(AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+            }
+            for (name, value) in &other {
+                headers.insert(
+                    HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                    HeaderValue::from_str(value).unwrap(),
+                );
+            }
+            prop_assert!(!is_exempt(&path, &headers));
+        }
+
+        /// Never: a path outside the API exempt, whatever credentials come with it.
+        #[test]
+        fn no_page_outside_the_api_is_exempt(
+            path in "/[a-z/]{0,16}".prop_filter("not the API", |p| !p.starts_with("/api/")),
+            token in "[A-Za-z0-9]{1,20}",
+        ) {
+            let mut headers = HeaderMap::new();
+            headers.insert(AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {token}")).unwrap());
+            prop_assert!(!is_exempt(&path, &headers));
+        }
+    }
+}

@@ -210,6 +210,47 @@ impl RateLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    /// Who a client is: an IPv4 address, or an IPv6 /64 (what one subscriber is given). An
+    /// IPv4 address is the same client however the listener reports it.
+    fn client_identity(ip: IpAddr) -> (bool, u128) {
+        match ip.to_canonical() {
+            IpAddr::V4(v4) => (true, u128::from(u32::from(v4))),
+            IpAddr::V6(v6) => (false, u128::from(v6) >> 64),
+        }
+    }
+
+    fn any_address() -> impl Strategy<Value = IpAddr> {
+        prop_oneof![
+            any::<u32>().prop_map(|n| IpAddr::V4(Ipv4Addr::from(n))),
+            any::<u32>().prop_map(|n| IpAddr::V6(Ipv4Addr::from(n).to_ipv6_mapped())),
+            any::<u128>().prop_map(|n| IpAddr::V6(Ipv6Addr::from(n))),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5_000))]
+
+        /// Never: two different clients in one bucket (and one client is one bucket).
+        #[test]
+        fn a_rate_limit_key_never_merges_two_clients(a in any_address(), b in any_address()) {
+            let same_client = client_identity(a) == client_identity(b);
+            prop_assert_eq!(network(a) == network(b), same_client, "{} {}", a, b);
+        }
+
+        /// Never: two account keys for one account, however its name is cased.
+        #[test]
+        fn an_account_key_is_the_same_whatever_the_case(name in "[a-zA-Z0-9_.-]{1,64}") {
+            prop_assert_eq!(bounded_key(&name), bounded_key(&name.to_ascii_uppercase()));
+        }
+    }
+
+    #[test]
+    fn a_capital_dotted_i_keys_as_the_database_folds_it() {
+        assert_eq!(bounded_key("al\u{130}ce"), "alice");
+    }
 
     #[test]
     fn an_ipv6_client_is_its_64_block_and_keys_are_bounded() {

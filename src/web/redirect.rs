@@ -31,6 +31,27 @@ pub fn safe_redirect_target(next: Option<&str>) -> &str {
 #[cfg(test)]
 mod tests {
     use super::safe_redirect_target;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        /// Never: a redirect that a browser follows off the site, whatever `next` holds.
+        #[test]
+        fn a_safe_redirect_never_leaves_the_site(
+            next in prop_oneof![
+                any::<String>(),
+                "[/\\\\a-z:.@%?#\t\r\n ]{0,24}",
+                "(/|//|/\\\\|https?:|\\\\)[a-z.@:/]{0,16}",
+            ]
+        ) {
+            let target = safe_redirect_target(Some(&next));
+            let base = url::Url::parse("https://site.example/page").unwrap();
+            let followed = base.join(target).unwrap();
+            prop_assert_eq!(followed.host_str(), Some("site.example"), "{:?} → {:?}", next, target);
+            prop_assert_eq!(followed.scheme(), "https");
+        }
+    }
 
     #[test]
     fn only_paths_on_this_site_are_redirect_targets() {
