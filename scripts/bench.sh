@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Measures the release build on loopback with wrk: the seeded data set (100 users × 20 posts,
-# each following 10), 2 threads, 32 connections. Prints requests/s, p99 latency and each page
-# as a ratio of a static file (our ceiling), then the server's memory and start-up time.
+# each following 10), 2 threads, 32 connections. Prints requests/s, p99 latency, the server's
+# CPU time per request and each page as a ratio of a static file (our ceiling), then the
+# server's memory (after the runs, and at rest 15 s later) and start-up time.
+#
+# CPU per request is the figure to steer by: it is read from /proc/<pid>/stat (user + system
+# time) around each run, so it does not depend on how much of the machine wrk takes.
 #
 #   scripts/bench.sh            # 10 s per page, on a new SQLite file
 #   DURATION=30s scripts/bench.sh
@@ -47,18 +51,25 @@ curl -s -c "$JAR" -b "$JAR" -o /dev/null -d "username=user1&password=pass&csrf_t
 session=$(awk '$6 == "microblog_session" { print $7 }' "$JAR")
 [ -n "$session" ] || { echo "login failed"; exit 1; }
 
+TICKS=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER/stat"; }
+
 measure() { # name path [cookie]
-    local out
+    local out before after
+    before=$(cpu_ticks)
     if [ -n "${3:-}" ]; then
         out=$(wrk -t2 -c32 -d"$DURATION" --latency -H "Cookie: microblog_session=$3" "$BASE$2")
     else
         out=$(wrk -t2 -c32 -d"$DURATION" --latency "$BASE$2")
     fi
-    local rps p99 errors
+    after=$(cpu_ticks)
+    local rps p99 errors requests cpu_us
     rps=$(echo "$out" | awk '/Requests\/sec/ { print $2 }')
+    requests=$(echo "$out" | awk '/requests in/ { print $1 }')
+    cpu_us=$(awk -v t="$((after - before))" -v hz="$TICKS" -v n="$requests" 'BEGIN { printf "%.0f", t / hz * 1000000 / n }')
     p99=$(echo "$out" | awk '$1 == "99%" { print $2 }')
     errors=$(echo "$out" | awk '/Non-2xx/ { print $5 }')
-    echo "$1|$2|$rps|$p99|${errors:-0}"
+    echo "$1|$2|$rps|$p99|${errors:-0}|$cpu_us"
 }
 
 results=()
@@ -68,13 +79,16 @@ results+=("$(measure "explore" /explore)")
 results+=("$(measure "user page" /user/user50)")
 results+=("$(measure "404 page" /no-such-page)")
 rss_kb=$(ps -o rss= -p "$SERVER" | tr -d ' ')
+sleep 15
+rest_kb=$(ps -o rss= -p "$SERVER" | tr -d ' ')
 
 ceiling=$(echo "${results[0]}" | cut -d'|' -f3)
-printf '\n%s\n%-20s %-18s %12s %10s %10s\n' "$backend" page path "requests/s" p99 "of static"
+printf '\n%s\n%-20s %-18s %12s %10s %14s %10s\n' "$backend" page path "requests/s" p99 "CPU/request" "of static"
 for row in "${results[@]}"; do
-    IFS='|' read -r name path rps p99 errors <<<"$row"
+    IFS='|' read -r name path rps p99 errors cpu_us <<<"$row"
     ratio=$(awk -v a="$rps" -v b="$ceiling" 'BEGIN { printf "%.1f%%", 100 * a / b }')
-    printf '%-20s %-18s %12s %10s %10s\n' "$name" "$path" "$rps" "$p99" "$ratio"
+    printf '%-20s %-18s %12s %10s %11s µs %10s\n' "$name" "$path" "$rps" "$p99" "$cpu_us" "$ratio"
 done
-printf '\nserver memory after the runs: %s MB resident; ready in %s ms\n' "$((rss_kb / 1024))" "$ready_ms"
+printf '\nserver memory: %s MB resident after the runs, %s MB at rest 15 s later; ready in %s ms\n' \
+    "$((rss_kb / 1024))" "$((rest_kb / 1024))" "$ready_ms"
 echo "machine: $(nproc) cores, $(awk '/model name/ { $1=$2=$3=""; print; exit }' /proc/cpuinfo | sed 's/^ *//')"

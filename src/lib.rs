@@ -8,6 +8,7 @@
 pub mod access_tokens;
 pub mod admin;
 pub mod config;
+pub mod connection;
 pub mod db;
 pub mod errors;
 pub mod mail;

@@ -12,11 +12,12 @@ use actix_session::SessionMiddleware;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App};
 use tracing_actix_web::TracingLogger;
 
 use crate::access_tokens::AccessTokens;
 use crate::config::Settings;
+use crate::connection::{self, ConnectionSettings};
 use crate::db;
 use crate::errors::middleware::{render_error_pages, CatchPanics};
 use crate::errors::panics;
@@ -25,12 +26,13 @@ use crate::mail::reset_mails::{ResetMailSettings, ResetMails};
 use crate::mail::{MailSetupError, Mailer};
 use crate::password::Hashers;
 use crate::routes;
-use crate::telemetry::{request_id_header, set_nodelay, MicroblogRootSpan};
+use crate::telemetry::{request_id_header, MicroblogRootSpan};
 use crate::templates::Templates;
 use crate::tokens::{derive_key, Signer};
 use crate::web::body::read_body_in_time;
 use crate::web::control_characters::refuse_control_characters;
 use crate::web::csrf::check_csrf;
+use crate::web::display::AvatarKey;
 use crate::web::draining::close_when_draining;
 use crate::web::forms::form_config;
 use crate::web::head::head_as_get;
@@ -125,6 +127,7 @@ fn shared_state(
         server_url: settings.server_url.clone(),
     });
     Ok(AppState {
+        avatar_key: AvatarKey::new(secret),
         access_tokens: AccessTokens::new(secret, &fallbacks, settings.access_token_seconds),
         reset,
         reset_mails,
@@ -197,7 +200,19 @@ impl Application {
 
         let state_for_shutdown = state.clone();
         let shutdown_timeout = state.settings.shutdown_timeout_seconds;
-        let server = HttpServer::new(move || {
+        let connections = ConnectionSettings {
+            workers,
+            connections_per_worker,
+            request_timeout,
+            keep_alive: Duration::from_secs(5),
+            shutdown_timeout_seconds: shutdown_timeout,
+        };
+        // A request head must arrive within REQUEST_TIMEOUT (actix answers a bare 408: there is
+        // no request to render a page for yet), and so must a body (`web/body.rs`); idle
+        // keep-alive connections close after 5 s, and each worker holds at most as many
+        // connections as the open-files limit allows; the rest wait in the listen backlog.
+        // Signals are ours (`run_until_stopped`): /readyz must say 503 before actix stops.
+        let server = connection::serve(listener, connections, move || {
             let sessions =
                 SessionMiddleware::builder(CookieSessionStore::default(), session_key.clone())
                     .cookie_name(SESSION_COOKIE.to_string())
@@ -234,21 +249,7 @@ impl Application {
                 .service(Files::new("/static", "static"))
                 .default_service(web::to(routes::not_found))
         })
-        .on_connect(set_nodelay)
-        // A request head must arrive within REQUEST_TIMEOUT (actix answers a bare 408: there is
-        // no request to render a page for yet), and so must a body (`web/body.rs`); idle
-        // keep-alive connections close after 5 s, and each worker holds at most as many
-        // connections as the open-files limit allows; the rest wait in the listen backlog.
-        .client_request_timeout(request_timeout)
-        .keep_alive(Duration::from_secs(5))
-        .workers(workers)
-        .max_connections(connections_per_worker)
-        .listen(listener)
-        .map_err(bind_error)?
-        // Signals are ours (`run_until_stopped`): /readyz must say 503 before actix stops.
-        .disable_signals()
-        .shutdown_timeout(shutdown_timeout)
-        .run();
+        .map_err(bind_error)?;
         Ok(Application {
             port,
             server,

@@ -21,7 +21,7 @@ pub fn random_hex(bytes: usize) -> String {
     hex::encode(buffer)
 }
 
-/// A short, stable hex digest of `input` (not a secret: used for avatars and fingerprints).
+/// A short, stable hex digest of `input` (not a secret: used for fingerprints and hashed keys).
 pub fn digest_hex(input: &str) -> String {
     let digest = Blake2b512::digest(input.as_bytes());
     hex::encode(&digest[..16])

@@ -59,11 +59,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_avatar_depends_only_on_the_lowercased_email() {
-        let url = |email: &str| crate::web::display::avatar_url(email, 128);
+    fn an_avatar_depends_on_the_lowercased_email_and_the_secret_key() {
+        let key = crate::web::display::AvatarKey::new(b"one secret key");
+        let url = |email: &str| key.url(email, 128);
         assert_eq!(url("john@example.com"), url("John@Example.com"));
         assert_ne!(url("john@example.com"), url("susan@example.com"));
         assert!(url("john@example.com").ends_with("?s=128"));
+        let other = crate::web::display::AvatarKey::new(b"another secret key");
+        assert_ne!(url("john@example.com"), other.url("john@example.com", 128));
     }
 
     #[test]

@@ -63,7 +63,7 @@ async fn home(
         models::timeline_posts(conn, user_id, page_number, per_page)
     })
     .await
-    .map(post_views)?;
+    .map(|posts| post_views(&state.avatar_key, posts))?;
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -87,7 +87,7 @@ pub async fn explore(
         models::explore_posts(conn, page_number, per_page)
     })
     .await
-    .map(post_views)?;
+    .map(|posts| post_views(&state.avatar_key, posts))?;
     let context = timeline_context("Explore", "/explore", &[], &posts);
     page.render("index.html", StatusCode::OK, context)
 }
@@ -117,7 +117,7 @@ pub async fn search(
             models::search_posts(conn, &text, page_number, per_page)
         })
         .await
-        .map(post_views)?
+        .map(|posts| post_views(&state.avatar_key, posts))?
     };
     let mut context = timeline_context("Search", "/search", &[("q", &q)], &posts);
     context.insert("q", &q);

@@ -8,7 +8,7 @@ use tera::Context;
 use crate::db;
 use crate::errors::{AppError, UniqueField};
 use crate::models::{self, User};
-use crate::web::display::{avatar_url, iso_time, post_views, time_ago};
+use crate::web::display::{iso_time, post_views, time_ago};
 use crate::web::flash::Level;
 use crate::web::forms::{EditProfileForm, FormErrors};
 use crate::web::page::Page;
@@ -39,9 +39,13 @@ pub async fn user(
     let viewer = page.user().map(|user| user.id);
     let (page_number, per_page) = (query.get(), state.settings.posts_per_page);
     let username = username.into_inner();
+    let avatars = state.avatar_key.clone();
     let (user, posts, followers, following, is_following) = db::run(&state.pool, move |conn| {
         let user = User::find_by_username(conn, &username)?.ok_or(AppError::NotFound)?;
-        let posts = post_views(models::user_posts(conn, user.id, page_number, per_page)?);
+        let posts = post_views(
+            &avatars,
+            models::user_posts(conn, user.id, page_number, per_page)?,
+        );
         let followers = models::follower_count(conn, user.id)?;
         let following = models::following_count(conn, user.id)?;
         let is_following = match viewer {
@@ -54,7 +58,7 @@ pub async fn user(
 
     let now = chrono::Utc::now().naive_utc();
     let profile = Profile {
-        avatar: avatar_url(&user.email, 128),
+        avatar: state.avatar_key.url(&user.email, 128),
         last_seen: iso_time(user.last_seen),
         last_seen_ago: time_ago(user.last_seen, now),
         username: user.username.clone(),

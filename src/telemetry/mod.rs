@@ -10,11 +10,10 @@ mod format;
 mod line;
 mod rotating_file;
 
-use std::any::Any;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
-use actix_web::dev::{Extensions, ServiceRequest, ServiceResponse};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
@@ -243,12 +242,4 @@ pub async fn request_id_header(
             .insert(HeaderName::from_static("x-request-id"), value);
     }
     Ok(response)
-}
-
-/// Disables Nagle's algorithm on each accepted socket: without it a keep-alive client waits
-/// ~40 ms on some responses (Nagle and delayed ACK together).
-pub fn set_nodelay(connection: &dyn Any, _: &mut Extensions) {
-    if let Some(stream) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
-        let _ = stream.set_nodelay(true);
-    }
 }

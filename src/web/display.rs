@@ -4,8 +4,11 @@
 use chrono::{NaiveDateTime, Utc};
 use serde::Serialize;
 
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
 use crate::models::{Paginated, PostWithAuthor};
-use crate::tokens::digest_hex;
+use crate::tokens::derive_key;
 
 /// A post as the templates show it, with its author's name and avatar.
 #[derive(Debug, Serialize)]
@@ -21,11 +24,11 @@ pub struct PostView {
 }
 
 /// A page of posts as the templates show them.
-pub fn post_views(posts: Paginated<PostWithAuthor>) -> Paginated<PostView> {
+pub fn post_views(avatars: &AvatarKey, posts: Paginated<PostWithAuthor>) -> Paginated<PostView> {
     let now = Utc::now().naive_utc();
     posts.map(|post| PostView {
         id: post.id,
-        avatar: avatar_url(&post.author_email, 36),
+        avatar: avatars.url(&post.author_email, 36),
         timestamp: iso_time(post.timestamp),
         ago: time_ago(post.timestamp, now),
         body: post.body,
@@ -33,12 +36,28 @@ pub fn post_views(posts: Paginated<PostWithAuthor>) -> Paginated<PostView> {
     })
 }
 
-/// The URL of the identicon for `email`, `size` pixels square, served by `routes::avatar`.
-pub fn avatar_url(email: &str, size: u32) -> String {
-    format!(
-        "/avatar/{}?s={size}",
-        digest_hex(&email.trim().to_lowercase())
-    )
+/// The key of the avatars' digests, derived from SECRET_KEY. An unkeyed digest of an email (as
+/// Gravatar's) lets anyone confirm a guessed address by computing its URL; a keyed one names
+/// the same picture for the same address and tells a stranger nothing.
+#[derive(Clone)]
+pub struct AvatarKey([u8; 32]);
+
+impl AvatarKey {
+    pub fn new(secret: &[u8]) -> Self {
+        let mut key = [0u8; 32];
+        key.copy_from_slice(&derive_key(secret, "avatar")[..32]);
+        AvatarKey(key)
+    }
+
+    /// The URL of the identicon for `email`, `size` pixels square, served by `routes::avatar`.
+    pub fn url(&self, email: &str, size: u32) -> String {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else {
+            return String::new();
+        };
+        mac.update(email.trim().to_lowercase().as_bytes());
+        let digest = mac.finalize().into_bytes();
+        format!("/avatar/{}?s={size}", hex::encode(&digest[..16]))
+    }
 }
 
 /// A timestamp (UTC) as ISO 8601.

@@ -9,7 +9,6 @@ use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 use tera::Context;
 
-use super::display::avatar_url;
 use super::flash::{self, Level};
 use super::hosts::host_of;
 use super::login::current_user;
@@ -127,7 +126,9 @@ pub fn base_context(
         "current_user",
         &user.map(|user| CurrentUser {
             username: &user.username,
-            avatar: avatar_url(&user.email, 24),
+            avatar: state
+                .map(|state| state.avatar_key.url(&user.email, 24))
+                .unwrap_or_default(),
         }),
     );
     // A page without a token simply has no working forms; that must not turn it into an error.

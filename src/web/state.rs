@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use actix_web::{web, HttpRequest};
 
+use super::display::AvatarKey;
 use super::rate_limits::RateLimits;
 use crate::access_tokens::AccessTokens;
 use crate::config::Settings;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub settings: Settings,
     /// Issues and checks the API's access tokens.
     pub access_tokens: AccessTokens,
+    /// Keys the avatars' digests.
+    pub avatar_key: AvatarKey,
     /// Verifies password reset links (the sender in `reset_mails` signs them).
     pub reset: Signer,
     /// Queues password reset mails, sent in the background.

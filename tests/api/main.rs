@@ -17,6 +17,7 @@ mod learners_path;
 mod logging;
 mod mail;
 mod pages;
+mod pipelining;
 mod postgres;
 mod process;
 mod rate_limits;

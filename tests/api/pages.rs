@@ -258,7 +258,7 @@ async fn editing_profile_to_a_taken_username_shows_a_form_error() {
 }
 
 #[tokio::test]
-async fn avatars_are_drawn_locally_as_svg() {
+async fn avatars_are_drawn_locally_as_svg_under_a_keyed_digest() {
     // Arrange
     let app = spawn_app().await;
     let susan = app.logged_in("susan").await;
@@ -274,6 +274,11 @@ async fn avatars_are_drawn_locally_as_svg() {
     assert_eq!(response.headers()["content-type"], "image/svg+xml");
     assert!(response.text().await.unwrap().starts_with("<svg"));
     assert!(!page.contains("gravatar"), "no request leaves the site");
+    let unkeyed = microblog::tokens::digest_hex("susan@example.com");
+    assert!(
+        !url.contains(&unkeyed),
+        "a stranger cannot confirm a guessed address"
+    );
 }
 
 #[tokio::test]

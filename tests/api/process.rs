@@ -81,6 +81,16 @@ impl TestProcess {
         }
     }
 
+    /// The process's resident memory, in MB.
+    pub fn rss_mb(&self) -> f64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
+
     pub fn browser(&self) -> Browser {
         Browser::new(&self.address)
     }

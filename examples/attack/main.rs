@@ -4,7 +4,14 @@
 //!
 //!     cargo build --release && cargo run --release --example attack
 //!
-//! It needs nothing else: the hanging mail server is a socket held open here.
+//! It needs nothing else: the hanging mail server is a socket held open here. One attack by name:
+//! `cargo run --release --example attack -- pipelining` (`login`, `limits`, `slow`, `mail`,
+//! `logs`, `pipelining`, or `soak`, which runs for SOAK_SECONDS, 600 by default, and only when
+//! named). With `DATABASE_URL=postgres://…/postgres` (a server, as `scripts/postgres.sh` prints)
+//! each attack's server gets a database of its own there instead of a SQLite file.
+
+mod pipelining;
+mod soak;
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -24,6 +31,31 @@ struct Server {
     dir: tempfile::TempDir,
 }
 
+/// A database for one attack's server: a SQLite file in its folder, or, when DATABASE_URL names
+/// a PostgreSQL server, a new database there.
+fn database_for(dir: &std::path::Path) -> String {
+    use diesel::{Connection, RunQueryDsl};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    match std::env::var("DATABASE_URL") {
+        Ok(server) if server.starts_with("postgres") => {
+            let name = format!(
+                "attack_{}_{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::SeqCst)
+            );
+            let mut conn = diesel::PgConnection::establish(&server).expect("the PostgreSQL server");
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .expect("a new database");
+            let base = server
+                .rsplit_once('/')
+                .map_or(server.as_str(), |(base, _)| base);
+            format!("{base}/{name}")
+        }
+        _ => dir.join("attack.db").display().to_string(),
+    }
+}
+
 impl Server {
     fn start(vars: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().expect("a temporary folder");
@@ -40,7 +72,7 @@ impl Server {
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env_clear()
             .env("PORT", port.to_string())
-            .env("DATABASE_URL", dir.path().join("attack.db"))
+            .env("DATABASE_URL", database_for(dir.path()))
             .env("LOG_DIR", dir.path().join("logs"))
             .env("SECRET_KEY", "attack-harness-secret-key-0123456789abcdef")
             .env("ERROR_LAB", "1")
@@ -500,5 +532,11 @@ async fn main() {
     }
     if run("logs") {
         log_flooding().await;
+    }
+    if run("pipelining") {
+        pipelining::pipelining().await;
+    }
+    if only.as_deref() == Some("soak") {
+        soak::soak().await;
     }
 }
