@@ -11,6 +11,7 @@
 #   DURATION=30s scripts/bench.sh
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench scripts/bench.sh   # an empty database
 #   DATABASE_URL=postgres scripts/bench.sh   # a throwaway server from scripts/postgres.sh
+#   BIN=/tmp/microblog-before scripts/bench.sh   # another build (say, of an older commit)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +24,11 @@ if ! command -v wrk >/dev/null; then
     if [ "$(id -u)" = 0 ]; then apt-get install -y wrk >/dev/null; else sudo apt-get install -y wrk >/dev/null; fi
 fi
 
-cargo build --release --quiet
+BIN=${BIN:-}
+if [ -z "$BIN" ]; then
+    cargo build --release --quiet
+    BIN=./target/release/microblog
+fi
 WORK=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 case "${DATABASE_URL:-}" in
@@ -36,10 +41,10 @@ postgres://*|postgresql://*) backend=PostgreSQL ;;
 esac
 export DATABASE_URL LOG_DIR="$WORK/logs" PORT DEBUG=0 LOG_LEVEL=warn \
     SECRET_KEY=benchmark-secret-key-0123456789abcdef
-./target/release/microblog seed >/dev/null
+"$BIN" seed >/dev/null
 
 start_ns=$(date +%s%N)
-./target/release/microblog >"$WORK/server.out" 2>&1 &
+"$BIN" >"$WORK/server.out" 2>&1 &
 SERVER=$!
 until curl -sf "$BASE/healthz" >/dev/null; do sleep 0.005; done
 ready_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))

@@ -161,10 +161,7 @@ pub async fn soak() {
         let p99 = taken
             .get(taken.len() * 99 / 100)
             .map_or(0.0, |(d, _)| d.as_secs_f64() * 1000.0);
-        let unexpected = taken
-            .iter()
-            .filter(|(_, s)| *s > 500 || *s == 0)
-            .count();
+        let unexpected = taken.iter().filter(|(_, s)| *s > 500 || *s == 0).count();
         println!(
             "  {minute:>6}  {:>8}  {:>5.0}  {p99:>7.1}  {unexpected:>21}  {:>11.1}  {:>10}",
             taken.len(),

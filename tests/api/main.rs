@@ -16,6 +16,7 @@ mod lab_traces;
 mod learners_path;
 mod logging;
 mod mail;
+mod memory;
 mod pages;
 mod pipelining;
 mod postgres;
