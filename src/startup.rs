@@ -17,7 +17,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::access_tokens::AccessTokens;
 use crate::config::Settings;
-use crate::connection::{self, ConnectionSettings};
+use crate::connection::{self, open_files_and_connections, ConnectionSettings};
 use crate::db;
 use crate::errors::middleware::{render_error_pages, CatchPanics};
 use crate::errors::panics;
@@ -44,12 +44,8 @@ use crate::web::state::AppState;
 
 /// Largest request body accepted (forms are small; more is answered with 413).
 const BODY_LIMIT: usize = 64 * 1024;
-/// The most connections one worker serves at once, when the open-files limit allows it.
-const MAX_CONNECTIONS_PER_WORKER: usize = 4096;
 /// How long `/readyz` answers 503 before the listener closes, on SIGTERM.
 const READINESS_NOTICE: Duration = Duration::from_secs(2);
-/// Files kept free for everything but connections: the database, log files, mail.
-const FILES_KEPT_FREE: u64 = 64;
 
 /// Why the application could not start. Each message is one line naming what to change.
 #[derive(Debug, thiserror::Error)]
@@ -74,23 +70,6 @@ pub struct Application {
     state: web::Data<AppState>,
     mail: String,
     open_files: String,
-}
-
-/// Raises the open-files soft limit to the hard limit: each connection takes a file, and
-/// systemd's default soft limit (1,024) let a thousand slow clients make the site unreachable.
-/// Returns the limit (or why it could not be raised, for the startup line) and the connections
-/// each worker may hold within it, so that accepting never fails for want of a file.
-fn open_files_and_connections(workers: usize) -> (String, usize) {
-    let (limit, note) = match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) => (limit, limit.to_string()),
-        Err(error) => {
-            let limit = rlimit::Resource::NOFILE.get_soft().unwrap_or(1024);
-            (limit, format!("{limit} (could not be raised: {error})"))
-        }
-    };
-    let per_worker = limit.saturating_sub(FILES_KEPT_FREE) / workers.max(1) as u64;
-    let per_worker = usize::try_from(per_worker).unwrap_or(usize::MAX);
-    (note, per_worker.clamp(16, MAX_CONNECTIONS_PER_WORKER))
 }
 
 /// The state every handler shares: the mailers (and the error reporter's task) and the signing

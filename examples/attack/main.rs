@@ -10,16 +10,16 @@
 //! named). With `DATABASE_URL=postgres://…/postgres` (a server, as `scripts/postgres.sh` prints)
 //! each attack's server gets a database of its own there instead of a SQLite file.
 
+mod faults;
+mod floods;
 mod pipelining;
 mod soak;
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const PASSWORD: &str = "correct horse";
 
@@ -239,299 +239,24 @@ fn count(statuses: &[u16], status: u16) -> usize {
     statuses.iter().filter(|s| **s == status).count()
 }
 
-/// 2,000 failed logins from 32 clients, and 150 concurrent registrations (limits off, to load
-/// the hashing itself).
-async fn login_flood() {
-    let server = Server::start(&[("RATE_LIMITS", "0"), ("LOG_LEVEL", "warn")]);
-    register(&server, "victim").await;
-    let before = server.rss_mb();
-    let done = Arc::new(AtomicBool::new(false));
-    let watcher = watch(&server, done.clone());
-    let statuses = Arc::new(Mutex::new(Vec::new()));
-    let mut clients = Vec::new();
-    for _ in 0..32 {
-        let (client, token) = browser(&server).await;
-        clients.push((client, token));
-    }
-    let server = Arc::new(server);
-    let mut tasks = Vec::new();
-    for (n, (client, token)) in clients.into_iter().enumerate() {
-        let (server, statuses) = (server.clone(), statuses.clone());
-        let logins = 2000 / 32 + usize::from(n < 2000 % 32);
-        tasks.push(tokio::spawn(async move {
-            for _ in 0..logins {
-                let status = post(
-                    &server,
-                    &client,
-                    &token,
-                    "/auth/login",
-                    &[("username", "victim"), ("password", "wrong password")],
-                )
-                .await;
-                statuses.lock().unwrap().push(status);
-            }
-        }));
-    }
-    for task in tasks {
-        let _ = task.await;
-    }
-    done.store(true, Ordering::SeqCst);
-    let (peak, mut latencies) = watcher.await.unwrap();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = server.rss_mb();
-    let statuses = statuses.lock().unwrap().clone();
-    println!("login flood: 2,000 failed logins from 32 clients (RATE_LIMITS=0)");
-    println!("  resident: {before:.0} MB before, {peak:.0} MB peak, {after:.0} MB after");
-    println!("  /readyz p99 during the flood: {}", p99(&mut latencies));
-    println!(
-        "  answers: {} form errors (422), {} busy (503), {} other",
-        count(&statuses, 422),
-        count(&statuses, 503),
-        statuses.len() - count(&statuses, 422) - count(&statuses, 503)
-    );
-
-    let done = Arc::new(AtomicBool::new(false));
-    let watcher = watch(&server, done.clone());
-    let mut tasks = Vec::new();
-    for n in 0..150 {
-        let server = server.clone();
-        tasks.push(tokio::spawn(async move {
-            register(&server, &format!("crowd{n}")).await
-        }));
-    }
-    let mut statuses = Vec::new();
-    for task in tasks {
-        statuses.push(task.await.unwrap_or(0));
-    }
-    done.store(true, Ordering::SeqCst);
-    let (peak, mut latencies) = watcher.await.unwrap();
-    println!("150 concurrent registrations: {peak:.0} MB peak, {} registered (303), {} busy (503), /readyz p99 {}", count(&statuses, 303), count(&statuses, 503), p99(&mut latencies));
-    println!(
-        "  WAL after both: {:.2} MB beside a {:.2} MB database",
-        server.file_size_mb("attack.db-wal"),
-        server.file_size_mb("attack.db")
-    );
-}
-
-/// Guessing one account's password, and mail-bombing one address, with the limits on.
-async fn guessing_and_mail_bombing() {
-    let server = Server::start(&[]);
-    register(&server, "victim").await;
-    let (client, token) = browser(&server).await;
-    let mut statuses = Vec::new();
-    for _ in 0..200 {
-        statuses.push(
-            post(
-                &server,
-                &client,
-                &token,
-                "/auth/login",
-                &[("username", "victim"), ("password", "wrong password")],
-            )
-            .await,
-        );
-    }
-    let right = post(
-        &server,
-        &client,
-        &token,
-        "/auth/login",
-        &[("username", "victim"), ("password", PASSWORD)],
-    )
-    .await;
-    println!("password guessing: 200 wrong passwords for one account");
-    println!(
-        "  {} refused with 429, {} checked; then the right password: {right}",
-        count(&statuses, 429),
-        statuses.len() - count(&statuses, 429)
-    );
-    let mut statuses = Vec::new();
-    for _ in 0..260 {
-        let (client, token) = browser(&server).await;
-        statuses.push(
-            post(
-                &server,
-                &client,
-                &token,
-                "/auth/reset_password_request",
-                &[("email", "victim@example.com")],
-            )
-            .await,
-        );
-    }
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    println!("mail bombing: 260 reset requests for one address");
-    println!(
-        "  {} accepted, {} refused with 429, {} mails written",
-        count(&statuses, 303),
-        count(&statuses, 429),
-        server.mails()
-    );
-    println!(
-        "  WARN lines for the limits: {}",
-        server
-            .log("microblog.log")
-            .matches("Rate limit reached")
-            .count()
-    );
-}
-
-/// 1,030 connections that announce 60,000 bytes and send ten.
-async fn slow_bodies() {
-    let _ = rlimit::increase_nofile_limit(u64::MAX);
-    let server = Server::start(&[]);
-    let errors_before = server.log("errors.log").lines().count();
-    let mut held = Vec::new();
-    for _ in 0..1030 {
-        if let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", server.port)).await {
-            let head = "POST /auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 60000\r\n\r\nusername=x";
-            let _ = stream.write_all(head.as_bytes()).await;
-            held.push(stream);
-        }
-    }
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .unwrap();
-    let (mut ok, mut tries, mut latencies) = (0, 0, Vec::new());
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(12) {
-        tries += 1;
-        let t = Instant::now();
-        if client
-            .get(format!("{}/healthz", server.address))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            ok += 1;
-        }
-        latencies.push(t.elapsed());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let mut timed_out = 0;
-    for mut stream in held {
-        let mut answer = [0u8; 32];
-        if let Ok(Ok(n)) =
-            tokio::time::timeout(Duration::from_millis(200), stream.read(&mut answer)).await
-        {
-            if answer[..n].starts_with(b"HTTP/1.1 408") {
-                timed_out += 1;
-            }
-        }
-    }
-    println!("slow bodies: 1,030 connections announcing 60,000 bytes and sending ten");
-    println!("  /readyz answered {ok} of {tries} during the 12 s (p99 {}); {timed_out} slow clients got our 408 and were closed", p99(&mut latencies));
-    println!(
-        "  errors.log lines added: {}",
-        server.log("errors.log").lines().count() - errors_before
-    );
-}
-
-/// A mail server that accepts and never answers, during 60 failures of three kinds.
-async fn hung_mail_server() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let smtp_port = listener.local_addr().unwrap().port();
-    let connections = Arc::new(AtomicUsize::new(0));
-    let seen = connections.clone();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            seen.fetch_add(1, Ordering::SeqCst);
-            held.push(stream);
-        }
-    });
-    let port = smtp_port.to_string();
-    let server = Server::start(&[
-        ("MAIL_SERVER", "127.0.0.1"),
-        ("MAIL_PORT", &port),
-        ("MAIL_TIMEOUT", "2"),
-    ]);
-    let (client, token) = browser(&server).await;
-    let mut latencies = Vec::new();
-    for n in 0..60 {
-        let experiment = ["panic", "template-error"][n % 2];
-        let start = Instant::now();
-        post(&server, &client, &token, &format!("/lab/{experiment}"), &[]).await;
-        latencies.push(start.elapsed());
-    }
-    tokio::time::sleep(Duration::from_secs(7)).await;
-    println!("hung mail server: 60 failures of two kinds (panic, template-error) while SMTP accepts and never answers");
-    println!(
-        "  page p99: {}; mails attempted: {}; ERROR lines about sending: {}",
-        p99(&mut latencies),
-        connections.load(Ordering::SeqCst),
-        server
-            .log("errors.log")
-            .matches("could not be sent")
-            .count()
-    );
-}
-
-/// Malformed requests, and failed reset mails with RUST_BACKTRACE=1.
-async fn log_flooding() {
-    let closed = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
-    let server = Server::start(&[
-        ("RUST_BACKTRACE", "1"),
-        ("MAIL_SERVER", "127.0.0.1"),
-        ("MAIL_PORT", &closed),
-        ("RATE_LIMITS", "0"),
-    ]);
-    for _ in 0..200 {
-        if let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", server.port)).await {
-            let _ = stream
-                .write_all(b"GET /<> HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-                .await;
-            let mut answer = [0u8; 64];
-            let _ = stream.read(&mut answer).await;
-        }
-    }
-    register(&server, "victim").await;
-    for _ in 0..40 {
-        let (client, token) = browser(&server).await;
-        post(
-            &server,
-            &client,
-            &token,
-            "/auth/reset_password_request",
-            &[("email", "victim@example.com")],
-        )
-        .await;
-    }
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let all = server.log("microblog.log");
-    let longest = all.lines().map(str::len).max().unwrap_or(0);
-    println!("log flooding: 200 x GET /<>, then 40 reset mails failing with RUST_BACKTRACE=1");
-    println!(
-        "  errors.log lines: {}; longest line in microblog.log: {longest} bytes; rotated files: {}",
-        server.log("errors.log").lines().count(),
-        server.rotated_files()
-    );
-}
-
 #[tokio::main]
 async fn main() {
     let only: Option<String> = std::env::args().nth(1);
     let run = |name: &str| only.as_deref().is_none_or(|only| only == name);
     if run("login") {
-        login_flood().await;
+        floods::login_flood().await;
     }
     if run("limits") {
-        guessing_and_mail_bombing().await;
+        floods::guessing_and_mail_bombing().await;
     }
     if run("slow") {
-        slow_bodies().await;
+        faults::slow_bodies().await;
     }
     if run("mail") {
-        hung_mail_server().await;
+        faults::hung_mail_server().await;
     }
     if run("logs") {
-        log_flooding().await;
+        faults::log_flooding().await;
     }
     if run("pipelining") {
         pipelining::pipelining().await;

@@ -22,6 +22,28 @@ use actix_web::rt::net::TcpStream;
 
 use gate::GatedStream;
 
+/// The most connections one worker serves at once, when the open-files limit allows it.
+const MAX_CONNECTIONS_PER_WORKER: usize = 4096;
+/// Files kept free for everything but connections: the database, log files, mail.
+const FILES_KEPT_FREE: u64 = 64;
+
+/// Raises the open-files soft limit to the hard limit: each connection takes a file, and
+/// systemd's default soft limit (1,024) let a thousand slow clients make the site unreachable.
+/// Returns the limit (or why it could not be raised, for the startup line) and the connections
+/// each worker may hold within it, so that accepting never fails for want of a file.
+pub fn open_files_and_connections(workers: usize) -> (String, usize) {
+    let (limit, note) = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => (limit, limit.to_string()),
+        Err(error) => {
+            let limit = rlimit::Resource::NOFILE.get_soft().unwrap_or(1024);
+            (limit, format!("{limit} (could not be raised: {error})"))
+        }
+    };
+    let per_worker = limit.saturating_sub(FILES_KEPT_FREE) / workers.max(1) as u64;
+    let per_worker = usize::try_from(per_worker).unwrap_or(usize::MAX);
+    (note, per_worker.clamp(16, MAX_CONNECTIONS_PER_WORKER))
+}
+
 /// How the server treats its connections.
 pub struct ConnectionSettings {
     pub workers: usize,
