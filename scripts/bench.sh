@@ -30,11 +30,11 @@ if [ -z "$BIN" ]; then
     BIN=./target/release/microblog
 fi
 WORK=$(mktemp -d)
-trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill $SERVER 2>/dev/null && wait $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
 case "${DATABASE_URL:-}" in
 postgres) chmod 711 "$WORK"  # the postgres user must reach its folder inside
           DATABASE_URL=$(scripts/postgres.sh start "$WORK/pg")
-          trap 'kill $SERVER 2>/dev/null || true; scripts/postgres.sh stop "$WORK/pg"; rm -rf "$WORK"' EXIT
+          trap 'kill $SERVER 2>/dev/null && wait $SERVER 2>/dev/null; scripts/postgres.sh stop "$WORK/pg"; rm -rf "$WORK"' EXIT
           backend=PostgreSQL ;;
 postgres://*|postgresql://*) backend=PostgreSQL ;;
 *) DATABASE_URL="$WORK/bench.db"; backend=SQLite ;;

@@ -8,9 +8,9 @@
 //! back after a quiet while. Past the queue, the request gets our 503 with `Retry-After`.
 
 use std::cell::RefCell;
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
 
 use argon2::password_hash::{
     self, rand_core::OsRng, Output, ParamsString, PasswordHash, Salt, SaltString,
@@ -121,15 +121,17 @@ struct Job {
 
 /// The hashing threads and their bounded queue.
 pub struct Hashers {
-    jobs: SyncSender<Job>,
+    jobs: Sender<Job>,
 }
 
 impl Hashers {
     /// One hashing thread per core.
     pub fn start() -> Self {
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let (jobs, receiver) = sync_channel::<Job>(QUEUE_LENGTH);
-        let receiver = Arc::new(Mutex::new(receiver));
+        // crossbeam's channel, not std's: each thread waits on it with a timeout of its own
+        // (behind one Mutex around std's receiver, the thread holding it starved the others,
+        // which then never noticed they were idle).
+        let (jobs, receiver) = bounded::<Job>(QUEUE_LENGTH);
         for n in 0..threads {
             let receiver = receiver.clone();
             let _ = std::thread::Builder::new()
@@ -187,13 +189,9 @@ impl Hashers {
 /// the difference between 30 MB and 50 MB resident at rest).
 const KEEP_MEMORY_FOR: Duration = Duration::from_secs(10);
 
-fn run_jobs(receiver: &Mutex<Receiver<Job>>) {
+fn run_jobs(receiver: &Receiver<Job>) {
     loop {
-        let job = match receiver.lock() {
-            Ok(receiver) => receiver.recv_timeout(KEEP_MEMORY_FOR),
-            Err(_) => return,
-        };
-        let job = match job {
+        let job = match receiver.recv_timeout(KEEP_MEMORY_FOR) {
             Ok(job) => job,
             Err(RecvTimeoutError::Timeout) => {
                 // Freed, not cleared: a block this large is its own mapping, so glibc unmaps it.
