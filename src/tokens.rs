@@ -28,7 +28,11 @@ pub fn digest_hex(input: &str) -> String {
 }
 
 /// A 64-byte key for one `purpose`, derived from the application secret with HKDF-SHA256, so
-/// that no two uses (cookies, remember-me, reset links) ever share a key.
+/// that no two uses (session cookies, reset links, API tokens, avatars) ever share a key.
+///
+/// The salt `b"microblog"` is part of every key: changing it (when renaming a fork, say) is a
+/// key rotation that SECRET_KEY_FALLBACKS cannot soften, and ends every session, reset link and
+/// API token. Keep it, whatever the app is called.
 pub fn derive_key(secret: &[u8], purpose: &str) -> [u8; 64] {
     let mut key = [0u8; 64];
     Hkdf::<Sha256>::new(Some(b"microblog"), secret)

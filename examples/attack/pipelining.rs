@@ -42,7 +42,7 @@ async fn flood(server: &Server, path: &str) {
     let after = server.rss_mb();
     println!("pipelined and unread: 200 connections × 1,000 × GET {path}");
     println!("  resident: {before:.0} MB before, {peak:.0} MB peak, {after:.0} MB after the connections closed");
-    println!("  connections whose 1,000 requests the server read in 5 s: {all_sent} of 200 (the rest wait in the kernel)");
+    println!("  connections that sent all 1,000 within 5 s: {all_sent} of 200 (unread requests wait in the kernel's buffers)");
     println!("  /readyz p99 meanwhile: {}", p99(&mut latencies));
 }
 

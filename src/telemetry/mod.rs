@@ -141,13 +141,23 @@ where
                 .with_filter(filter_fn(move |metadata| {
                     metadata.is_span()
                         || (*metadata.level() == level
-                            && (level != Level::ERROR
-                                || metadata.target().starts_with("microblog")))
+                            && (level != Level::ERROR || is_own(metadata.target())))
                 }))
                 .boxed(),
         });
     }
     Ok(layers)
+}
+
+/// This crate's name, the first part of every tracing target in it. From the compiler, so a
+/// fork that renames the crate keeps its ERROR lines in errors.log.
+const OWN_CRATE: &str = env!("CARGO_CRATE_NAME");
+
+/// Whether an event's target is in this crate (not a dependency's).
+fn is_own(target: &str) -> bool {
+    target
+        .strip_prefix(OWN_CRATE)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
 }
 
 /// The root span of every request: tracing-actix-web's fields plus the user id, and one access
@@ -242,4 +252,17 @@ pub async fn request_id_header(
             .insert(HeaderName::from_static("x-request-id"), value);
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_own;
+
+    #[test]
+    fn errors_log_keeps_this_crates_errors_whatever_it_is_called() {
+        assert!(is_own(module_path!()));
+        assert!(is_own(env!("CARGO_CRATE_NAME")));
+        assert!(!is_own("actix_http::h1::dispatcher"));
+        assert!(!is_own(&format!("{}_helper::x", env!("CARGO_CRATE_NAME"))));
+    }
 }

@@ -141,8 +141,8 @@ async fn a_postgres_outage_answers_503_quickly_is_logged_and_mailed_once_and_hea
 }
 
 /// nginx in front of `upstreams`, configured by `deploy/nginx-microblog.conf` itself (only the
-/// addresses changed), on a free port; one process (`master_process off`), so that killing it
-/// leaves no worker behind.
+/// addresses changed, and plain HTTP on a free port instead of TLS on 443, which would need a
+/// certificate); one process (`master_process off`), so that killing it leaves no worker behind.
 struct Nginx {
     child: Child,
     address: String,
@@ -166,9 +166,19 @@ impl Nginx {
             .iter()
             .map(|address| format!("server {};\n", address.trim_start_matches("http://")))
             .collect();
+        let redirect_port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let site = site
             .replace("server 127.0.0.1:8000;", &servers)
-            .replace("listen 80;", &format!("listen 127.0.0.1:{port};"));
+            .replace("listen 80;", &format!("listen 127.0.0.1:{redirect_port};"))
+            .replace("listen 443 ssl;", &format!("listen 127.0.0.1:{port};"))
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("ssl_"))
+            .collect::<Vec<_>>()
+            .join("\n");
         let prefix = dir.path().display();
         let config = format!(
             "daemon off;\nmaster_process off;\npid {prefix}/nginx.pid;\nerror_log {prefix}/error.log;\n\
