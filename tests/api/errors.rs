@@ -4,7 +4,8 @@
 use microblog::db;
 use reqwest::StatusCode;
 
-use crate::helpers::{request_id, spawn_app, spawn_app_with};
+use crate::failing_routes::spawn_failing_app;
+use crate::helpers::{request_id, spawn_app};
 
 #[tokio::test]
 async fn an_unknown_route_is_our_404_page_with_the_path_escaped_and_a_search_box() {
@@ -149,12 +150,11 @@ async fn every_response_carries_a_request_id() {
 #[tokio::test]
 async fn a_panicking_handler_gets_the_500_page_and_the_server_keeps_serving() {
     // Arrange
-    let app = spawn_app().await;
+    let app = spawn_failing_app(&[]).await;
     let browser = app.browser();
-    let _ = browser.get("/lab").await;
 
     // Act
-    let response = browser.post("/lab/panic", &[]).await;
+    let response = browser.post("/test/panic", &[]).await;
 
     // Assert
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
@@ -168,7 +168,7 @@ async fn a_panicking_handler_gets_the_500_page_and_the_server_keeps_serving() {
         "no panic message in production"
     );
     assert!(
-        !html.contains("experiments.rs"),
+        !html.contains("failing_routes.rs"),
         "no source location in production"
     );
     assert_eq!(browser.get("/explore").await.status(), StatusCode::OK);
@@ -177,14 +177,14 @@ async fn a_panicking_handler_gets_the_500_page_and_the_server_keeps_serving() {
 #[tokio::test]
 async fn a_json_client_gets_a_500_problem_without_internals() {
     // Arrange
-    let app = spawn_app().await;
+    let app = spawn_failing_app(&[]).await;
     let browser = app.browser();
     let token = browser.csrf_token().await;
 
     // Act
     let response = browser
         .client
-        .post(format!("{}/lab/panic", app.address))
+        .post(format!("{}/test/panic", app.address))
         .header("Accept", "application/json")
         .form(&[("csrf_token", token.as_str())])
         .send()
@@ -196,19 +196,19 @@ async fn a_json_client_gets_a_500_problem_without_internals() {
     let text = response.text().await.unwrap();
     let problem: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(problem["detail"], "An unexpected error has occurred.");
-    assert!(!text.contains("never there") && !text.contains("experiments.rs"));
+    assert!(!text.contains("never there") && !text.contains("failing_routes.rs"));
 }
 
 #[tokio::test]
 async fn with_debug_on_a_500_shows_the_development_page_with_secrets_redacted() {
     // Arrange
-    let app = spawn_app_with(&[("DEBUG", "1")]).await;
+    let app = spawn_failing_app(&[("DEBUG", "1")]).await;
     let susan = app.logged_in("susan").await;
 
     // Act
     let response = susan
         .post(
-            "/lab/panic",
+            "/test/panic",
             &[("password", "hunter2"), ("note", "<b>bold</b>")],
         )
         .await;
@@ -219,7 +219,7 @@ async fn with_debug_on_a_500_shows_the_development_page_with_secrets_redacted() 
     assert!(html.contains("Development error page"));
     assert!(html.contains("never there"), "the panic message");
     assert!(
-        html.contains("src/routes/lab/experiments.rs"),
+        html.contains("tests/api/failing_routes.rs"),
         "the panic location"
     );
     assert!(html.contains("susan (id 1)"));
@@ -235,11 +235,11 @@ async fn with_debug_on_a_500_shows_the_development_page_with_secrets_redacted() 
 #[tokio::test]
 async fn with_debug_off_the_development_page_is_never_shown() {
     // Arrange
-    let app = spawn_app_with(&[("DEBUG", "0")]).await;
+    let app = spawn_failing_app(&[("DEBUG", "0")]).await;
     let susan = app.logged_in("susan").await;
 
     // Act
-    let html = susan.post("/lab/panic", &[]).await.text().await.unwrap();
+    let html = susan.post("/test/panic", &[]).await.text().await.unwrap();
 
     // Assert
     assert!(!html.contains("Development error page"));

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::failing_routes::spawn_failing_app;
 use crate::helpers::{request_id, spawn_app_with};
 use crate::process::TestProcess;
 use crate::smtp::{body_of, FlakySmtp, SmtpServer};
@@ -104,7 +105,7 @@ async fn error_mails_go_on_past_a_hung_server_and_resume_with_the_counts() {
     let inbox = SmtpServer::start();
     let flaky = FlakySmtp::start(&inbox);
     let port = flaky.port.to_string();
-    let app = spawn_app_with(&[
+    let app = spawn_failing_app(&[
         ("MAIL_SERVER", "127.0.0.1"),
         ("MAIL_PORT", &port),
         ("MAIL_TIMEOUT", "1"),
@@ -114,13 +115,12 @@ async fn error_mails_go_on_past_a_hung_server_and_resume_with_the_counts() {
     ])
     .await;
     let browser = app.browser();
-    let _ = browser.get("/lab").await;
 
     // Act: one error, then a different one, while the server hangs
-    browser.post("/lab/panic", &[]).await;
-    browser.post("/lab/template-error", &[]).await;
+    browser.post("/test/panic", &[]).await;
+    browser.post("/test/error", &[]).await;
     for _ in 0..3 {
-        browser.post("/lab/panic", &[]).await;
+        browser.post("/test/panic", &[]).await;
     }
     let start = std::time::Instant::now();
     while flaky.connections() < 2 && start.elapsed() < Duration::from_secs(20) {

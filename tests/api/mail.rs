@@ -4,7 +4,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
-use crate::helpers::{location, request_id, spawn_app_with, TestApp};
+use crate::failing_routes::spawn_failing_app;
+use crate::helpers::{location, request_id, TestApp};
 use crate::process::wait_for_outbox;
 use crate::smtp::{body_of, reset_link_path, start_hanging_server, subject_of, SmtpServer};
 
@@ -16,7 +17,7 @@ async fn app_mailing_to(smtp_port: u16, more: &[(&str, &str)]) -> TestApp {
         ("ADMINS", "admin@example.com,ops@example.com"),
     ];
     vars.extend_from_slice(more);
-    spawn_app_with(&vars).await
+    spawn_failing_app(&vars).await
 }
 
 #[tokio::test]
@@ -29,7 +30,7 @@ async fn a_500_mails_the_admins_with_the_id_request_user_and_chain_but_no_secret
     // Act
     let response = susan
         .post(
-            "/lab/panic?page=2&token=query-secret",
+            "/test/panic?page=2&token=query-secret",
             &[("password", "form-secret-owl")],
         )
         .await;
@@ -47,14 +48,14 @@ async fn a_500_mails_the_admins_with_the_id_request_user_and_chain_but_no_secret
     let body = body_of(mail);
     for expected in [
         format!("Error id: {id}"),
-        "Request:  POST /lab/panic?page=2&token=%5Bredacted%5D".to_string(),
+        "Request:  POST /test/panic?page=2&token=%5Bredacted%5D".to_string(),
         "User:     susan (id 1)".to_string(),
         "Client:   127.0.0.1".to_string(),
         "Caused by:".to_string(),
         "cookie: [redacted]".to_string(),
         "password = [redacted]".to_string(),
         "Time:".to_string(),
-        "A handler panicked at src/routes/lab/experiments.rs".to_string(),
+        "A handler panicked at tests/api/failing_routes.rs".to_string(),
     ] {
         assert!(body.contains(&expected), "{expected:?} in\n{body}");
     }
@@ -68,10 +69,9 @@ async fn with_debug_on_no_error_mail_is_sent() {
     let smtp = SmtpServer::start();
     let app = app_mailing_to(smtp.port, &[("DEBUG", "1")]).await;
     let browser = app.browser();
-    let _ = browser.get("/lab").await;
 
     // Act
-    browser.post("/lab/panic", &[]).await;
+    browser.post("/test/panic", &[]).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
     // Assert
@@ -81,12 +81,11 @@ async fn with_debug_on_no_error_mail_is_sent() {
 #[tokio::test]
 async fn without_a_mail_server_error_mails_are_written_to_the_outbox() {
     // Arrange
-    let app = spawn_app_with(&[]).await;
+    let app = spawn_failing_app(&[]).await;
     let browser = app.browser();
-    let _ = browser.get("/lab").await;
 
     // Act
-    let id = request_id(&browser.post("/lab/panic", &[]).await);
+    let id = request_id(&browser.post("/test/panic", &[]).await);
 
     // Assert
     let files = wait_for_outbox(&app.log_dir).await;
@@ -109,12 +108,11 @@ async fn a_hanging_mail_server_does_not_slow_any_page() {
     )
     .await;
     let browser = app.browser();
-    let _ = browser.get("/lab").await;
 
     // Act: more failures that each want a mail than the queue holds, then ordinary pages
     let start = Instant::now();
     for _ in 0..60 {
-        let response = browser.post("/lab/panic", &[]).await;
+        let response = browser.post("/test/panic", &[]).await;
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
     for _ in 0..20 {
@@ -141,7 +139,7 @@ async fn five_hundred_identical_failures_send_a_handful_of_mails_whose_counts_ad
     let mut handles = Vec::new();
     for _ in 0..10 {
         let client = browser.client.clone();
-        let url = format!("{}/lab/panic", app.address);
+        let url = format!("{}/test/panic", app.address);
         let token = token.clone();
         handles.push(tokio::spawn(async move {
             for _ in 0..50 {

@@ -1,0 +1,32 @@
+//! Routes that fail on purpose, added to the app the way a fork adds routes
+//! (`Application::build_with_routes`), so the tests of error handling need nothing of the lab: a
+//! fork that removes the lab keeps them.
+
+use actix_web::{web, HttpResponse};
+use microblog::errors::AppError;
+use microblog::web::page::Page;
+
+use crate::helpers::{spawn_app_with_routes, TestApp};
+
+/// `POST /test/panic` panics; `POST /test/error` fails with an unexpected error of another kind.
+/// Each takes the `Page`, as a page's handler does, so the report names the logged-in user.
+pub fn failing_routes(config: &mut web::ServiceConfig) {
+    config
+        .route("/test/panic", web::post().to(panics))
+        .route("/test/error", web::post().to(fails));
+}
+
+async fn panics(_page: Page) -> HttpResponse {
+    panic!("a test's own failure: a value that was never there")
+}
+
+async fn fails(_page: Page) -> Result<HttpResponse, AppError> {
+    Err(AppError::unexpected(anyhow::anyhow!(
+        "a test's own failure of another kind"
+    )))
+}
+
+/// Spawns the app with [`failing_routes`] and some settings changed.
+pub async fn spawn_failing_app(overrides: &[(&str, &str)]) -> TestApp {
+    spawn_app_with_routes(overrides, failing_routes).await
+}
