@@ -158,8 +158,13 @@ impl PageQuery {
     }
 }
 
+// The patterns with `\u0000-…` say in the schema what `web/control_characters.rs` enforces for
+// every JSON body: no control characters but tab and line breaks. Unknown members are refused,
+// so none can carry one past the contract either.
+
 /// `POST /api/users`.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewUserIn {
     /// Letters, digits, dots, dashes and underscores, with at least one letter or digit.
     #[schema(
@@ -170,12 +175,17 @@ pub struct NewUserIn {
     pub username: String,
     #[schema(format = Email, max_length = 120)]
     pub email: String,
-    #[schema(min_length = 8, max_length = 128)]
+    #[schema(
+        min_length = 8,
+        max_length = 128,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub password: String,
 }
 
 /// `PUT /api/users/{id}`: what to change.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UserUpdateIn {
     #[schema(
         min_length = 1,
@@ -183,15 +193,23 @@ pub struct UserUpdateIn {
         pattern = r"^[A-Za-z0-9_.-]*[A-Za-z0-9][A-Za-z0-9_.-]*$"
     )]
     pub username: Option<String>,
-    #[schema(max_length = 140)]
+    #[schema(
+        max_length = 140,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub about_me: Option<String>,
 }
 
 /// `POST /api/posts`.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewPostIn {
-    /// 1 to 140 characters, not only spaces.
-    #[schema(min_length = 1, max_length = 140, pattern = r"\S")]
+    /// 1 to 140 characters, not only spaces, and no control characters but tab and line breaks.
+    #[schema(
+        min_length = 1,
+        max_length = 140,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\s][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub body: String,
 }
 
@@ -209,7 +227,9 @@ pub struct TokensOut {
 
 /// `POST /api/tokens/refresh`, and optionally `DELETE /api/tokens` (to revoke just this one).
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RefreshIn {
+    #[schema(pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$")]
     pub refresh_token: String,
 }
 
