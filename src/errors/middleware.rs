@@ -47,6 +47,10 @@ pub async fn render_error_pages(
         let _ = current_user(&req).await;
     }
     let failed = FailedRequest::of(&req);
+    if res.status() == StatusCode::INTERNAL_SERVER_ERROR {
+        // The report and the mail name the user, even when the handler failed before asking.
+        failed.load_user().await;
+    }
     let page = error_response(&failed, res.status(), res.error(), app_error, res.headers());
     Ok(ServiceResponse::new(req, page))
 }
@@ -132,14 +136,20 @@ where
         Box::pin(async move {
             let future = match call {
                 Ok(future) => future,
-                Err(panic) => return Err(panic_page(&failed, panic)),
+                Err(panic) => {
+                    failed.load_user().await;
+                    return Err(panic_page(&failed, panic));
+                }
             };
             let mut handled = std::pin::pin!(AssertUnwindSafe(future).catch_unwind());
             let outcome =
                 std::future::poll_fn(|cx| while_handling_request(|| handled.as_mut().poll(cx)))
                     .await;
             match outcome {
-                Err(panic) => Err(panic_page(&failed, panic)),
+                Err(panic) => {
+                    failed.load_user().await;
+                    Err(panic_page(&failed, panic))
+                }
                 Ok(Err(error)) if error.as_error::<RenderedError>().is_none() => {
                     Err(failure_page(&failed, error))
                 }

@@ -19,6 +19,7 @@ use super::redact;
 use super::report::ErrorReport;
 use super::AppError;
 use crate::web::client::client_ip;
+use crate::web::login::user_of_session;
 use crate::web::page::base_context;
 use crate::web::request::{request_id, RequestScope, RequestStart};
 use crate::web::state::AppState;
@@ -80,6 +81,18 @@ impl FailedRequest {
 
     fn path(&self) -> &str {
         self.uri.path()
+    }
+
+    /// Looks up the logged-in user if nobody has yet: a handler that panicked, or failed,
+    /// before asking still gets a report that names who made the request.
+    pub async fn load_user(&self) {
+        if self.scope.loaded_user().is_some() {
+            return;
+        }
+        let Some(state) = &self.state else { return };
+        if let Ok(user) = user_of_session(state, &self.session).await {
+            self.scope.set_user(user);
+        }
     }
 
     /// The report of `error` while serving this request, for the development page and the mail.

@@ -65,6 +65,23 @@ pub async fn current_user(req: &HttpRequest) -> Result<Option<User>, AppError> {
     Ok(user)
 }
 
+/// The user logged in under `session`, looked up without recording any activity: for a report
+/// about a request whose handler failed before it asked (a panic in a route that takes no
+/// `Page`), so the report names who it was.
+pub async fn user_of_session(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<User>, AppError> {
+    let Some(token) = session.get::<String>(LOGIN_KEY).ok().flatten() else {
+        return Ok(None);
+    };
+    let (now, limits) = (Utc::now().naive_utc(), state.settings.session_limits());
+    db::run(&state.pool, move |conn| {
+        models::session_user(conn, &token, now, limits)
+    })
+    .await
+}
+
 /// The user a remember-me cookie names, if the server still remembers that browser: logout
 /// and a new password end it, so a copied cookie is worthless from then on.
 async fn remembered_user(req: &HttpRequest, state: &AppState) -> Result<Option<User>, AppError> {
