@@ -279,6 +279,20 @@ pub fn session_set_cookie(response: &Response) -> String {
 }
 
 impl TestApp {
+    /// An API token pair for `username` (password "correct horse"), as `POST /api/tokens`
+    /// answers it: `access_token`, `refresh_token`, …
+    pub async fn api_tokens(&self, username: &str) -> serde_json::Value {
+        reqwest::Client::new()
+            .post(format!("{}/api/tokens", self.address))
+            .basic_auth(username, Some("correct horse"))
+            .send()
+            .await
+            .expect("the request is sent")
+            .json()
+            .await
+            .expect("a token pair")
+    }
+
     /// GET `path` from a fresh client that sends nothing but the remember-me cookie, as a
     /// browser does after a restart.
     pub async fn get_with_only_remember_me(&self, path: &str, token: &str) -> Response {

@@ -101,15 +101,7 @@ async fn a_refresh_token_is_exchanged_once_even_when_requests_race() {
     app.browser()
         .register("susan", "susan@example.com", "correct horse")
         .await;
-    let tokens: Value = client
-        .post(format!("{}/api/tokens", app.address))
-        .basic_auth("susan", Some("correct horse"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tokens = app.api_tokens("susan").await;
     let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
 
     // Act

@@ -199,15 +199,7 @@ async fn a_same_site_script_with_a_bearer_token_may_call_the_api_beside_the_sess
         .unwrap()
         .to_string();
     let client = reqwest::Client::new();
-    let tokens: serde_json::Value = client
-        .post(format!("{}/api/tokens", app.address))
-        .basic_auth("susan", Some("correct horse"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tokens = app.api_tokens("susan").await;
     let access = tokens["access_token"].as_str().unwrap().to_string();
 
     // Act: the browser sends its cookie along, as any same-site fetch does
@@ -240,15 +232,7 @@ async fn an_api_error_report_names_the_bearer_tokens_user() {
         .register("susan", "susan@example.com", "correct horse")
         .await;
     let client = reqwest::Client::new();
-    let tokens: serde_json::Value = client
-        .post(format!("{}/api/tokens", app.address))
-        .basic_auth("susan", Some("correct horse"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tokens = app.api_tokens("susan").await;
 
     // Act
     let response = client
