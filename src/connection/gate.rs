@@ -28,6 +28,11 @@ pub struct GatedStream {
     held: Vec<u8>,
     /// A whole request has gone in since the server last wrote.
     closed: bool,
+    /// The server wrote since the current request began (an answer sent before the request's
+    /// body was read, say): its end then closes nothing.
+    answered: bool,
+    /// Nothing more goes in: the stream reads as ended (see `RequestFraming`).
+    ended: bool,
 }
 
 impl GatedStream {
@@ -37,6 +42,8 @@ impl GatedStream {
             framing: RequestFraming::default(),
             held: Vec::new(),
             closed: false,
+            answered: false,
+            ended: false,
         }
     }
 
@@ -45,8 +52,10 @@ impl GatedStream {
     fn admit(&mut self, fresh: &[u8]) -> usize {
         let advanced = self.framing.advance(fresh);
         if advanced.request_ended {
-            self.closed = true;
+            self.closed = !self.answered;
+            self.answered = false;
         }
+        self.ended |= advanced.last;
         advanced.taken
     }
 }
@@ -61,6 +70,11 @@ impl AsyncRead for GatedStream {
         if this.closed {
             // A write reopens the gate and wakes this task (see `poll_write`).
             return Poll::Pending;
+        }
+        if this.ended {
+            // What actix refuses, or reads to the end as a body: nothing follows it.
+            this.held.clear();
+            return Poll::Ready(Ok(()));
         }
         if !this.held.is_empty() {
             let offered = this.held.len().min(buf.remaining());
@@ -92,11 +106,15 @@ impl AsyncWrite for GatedStream {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let written = std::task::ready!(Pin::new(&mut this.io).poll_write(cx, data));
-        if this.closed && matches!(written, Ok(n) if n > 0) {
-            // The answer is leaving: the next request may come in. The reader waits on this
-            // same task, so waking it is enough.
-            this.closed = false;
-            cx.waker().wake_by_ref();
+        if matches!(written, Ok(n) if n > 0) {
+            if this.closed {
+                // The answer is leaving: the next request may come in. The reader waits on
+                // this same task, so waking it is enough.
+                this.closed = false;
+                cx.waker().wake_by_ref();
+            } else {
+                this.answered = true;
+            }
         }
         Poll::Ready(written)
     }

@@ -11,13 +11,25 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
+use diesel::sql_types::Integer;
+use diesel::{QueryableByName, RunQueryDsl};
 
 use super::{DatabaseUrl, DbConnection, DbPool};
+use crate::errors::AppError;
 
 /// The size the WAL may keep (SQLite's `journal_size_limit`, set on every connection).
 pub const WAL_LIMIT_BYTES: u64 = 4 * 1024 * 1024;
 const TICK: Duration = Duration::from_secs(1);
+/// After a checkpoint that readers or writers held up, the next try waits this long: each try
+/// may wait for the lock as long as `busy_timeout`, holding a pooled connection.
+const BUSY_BACKOFF: Duration = Duration::from_secs(30);
+
+/// The row `PRAGMA wal_checkpoint` answers: whether it was held up (1), and the WAL's frames.
+#[derive(QueryableByName)]
+struct Checkpoint {
+    #[diesel(sql_type = Integer)]
+    busy: i32,
+}
 
 /// Starts the task for a SQLite database (nothing for PostgreSQL). It ends with the runtime.
 pub fn keep_wal_small(pool: &DbPool, url: &DatabaseUrl) {
@@ -37,23 +49,26 @@ pub fn keep_wal_small(pool: &DbPool, url: &DatabaseUrl) {
             if size <= WAL_LIMIT_BYTES || !quiet {
                 continue;
             }
-            let checkpoint = super::run_unobserved(&pool, |conn| {
-                if let DbConnection::Sqlite(conn) = conn {
-                    conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")?;
-                }
-                Ok(())
+            let checkpoint = super::run_unobserved(&pool, |conn| match conn {
+                DbConnection::Sqlite(conn) => diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .get_result::<Checkpoint>(conn)
+                    .map(|row| row.busy == 0)
+                    .map_err(AppError::from),
+                DbConnection::Postgresql(_) => Ok(true),
             })
             .await;
             match checkpoint {
-                Ok(()) => {
+                Ok(true) => {
                     last_size = std::fs::metadata(&wal).map_or(0, |meta| meta.len());
                     tracing::info!(
                         wal_bytes_before = size,
                         "Checkpointed the WAL after a burst of writes"
                     );
                 }
+                Ok(false) => tokio::time::sleep(BUSY_BACKOFF).await,
                 Err(error) => {
-                    tracing::warn!(error = %error, "Could not checkpoint the WAL; will try again")
+                    tracing::warn!(error = %error, "Could not checkpoint the WAL; will try again");
+                    tokio::time::sleep(BUSY_BACKOFF).await;
                 }
             }
         }

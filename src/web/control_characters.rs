@@ -6,9 +6,11 @@
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::{header, Method};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
+use actix_web::mime;
 use actix_web::web::Bytes;
+use actix_web::HttpMessage;
 
 use crate::errors::AppError;
 
@@ -44,16 +46,24 @@ fn refused() -> AppError {
 }
 
 /// Whether a path or query string (as sent: a raw control byte cannot get past the HTTP parser)
-/// percent-encodes a control character: `%00` to `%1F`, or `%7F`.
+/// percent-encodes a control character: `%00` to `%1F`, `%7F`, or a C1 control in UTF-8
+/// (`%C2%80` to `%C2%9F`).
 pub fn has_encoded_control(text: &str) -> bool {
     let bytes = text.as_bytes();
-    bytes.windows(3).any(|window| {
+    let c0 = bytes.windows(3).any(|window| {
         window[0] == b'%'
             && matches!(
                 (window[1], window[2].to_ascii_uppercase()),
                 (b'0' | b'1', b'0'..=b'9' | b'A'..=b'F') | (b'7', b'F')
             )
-    })
+    });
+    let c1 = bytes.windows(6).any(|window| {
+        let upper = window.to_ascii_uppercase();
+        upper.starts_with(b"%C2%")
+            && matches!(upper[4], b'8' | b'9')
+            && upper[5].is_ascii_hexdigit()
+    });
+    c0 || c1
 }
 
 #[derive(Clone, Copy)]
@@ -62,15 +72,22 @@ enum TextBody {
     Json,
 }
 
-/// The kind of text body a state-changing request carries, if it is one we read.
+/// The kind of text body a state-changing request carries, if it is one a handler may read:
+/// a form, or JSON as actix reads it (`application/json`, any `+json` type, any case).
+/// Other methods have no route that reads a body, and their bodies are not read under
+/// REQUEST_TIMEOUT (`web/body.rs`), so they are not read here either.
 fn text_body(req: &ServiceRequest) -> Option<TextBody> {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    if !matches!(
+        *req.method(),
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    ) {
         return None;
     }
-    let content_type = req.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
-    if content_type.starts_with("application/x-www-form-urlencoded") {
+    let mime = req.mime_type().ok().flatten()?;
+    let json = mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON);
+    if mime.essence_str() == mime::APPLICATION_WWW_FORM_URLENCODED.essence_str() {
         Some(TextBody::Form)
-    } else if content_type.starts_with("application/json") {
+    } else if json {
         Some(TextBody::Json)
     } else {
         None
@@ -115,10 +132,26 @@ mod tests {
 
     #[test]
     fn encoded_control_characters_are_found_and_ordinary_escapes_are_not() {
-        for hostile in ["/user/alice%00", "q=%0a", "q=%1F", "x%7f", "%7F"] {
+        for hostile in [
+            "/user/alice%00",
+            "q=%0a",
+            "q=%1F",
+            "x%7f",
+            "%7F",
+            "q=%c2%85",
+            "%C2%9F",
+        ] {
             assert!(has_encoded_control(hostile), "{hostile}");
         }
-        for fine in ["/user/alice", "q=%20%41", "q=100%25", "%2F", "%"] {
+        for fine in [
+            "/user/alice",
+            "q=%20%41",
+            "q=100%25",
+            "%2F",
+            "%",
+            "q=%C2%A0",
+            "%C3%A9",
+        ] {
             assert!(!has_encoded_control(fine), "{fine}");
         }
     }

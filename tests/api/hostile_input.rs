@@ -39,6 +39,19 @@ async fn a_nul_byte_anywhere_is_a_400_that_leaves_no_error_line() {
         .unwrap();
     statuses.push(json.status());
     let problem: Value = json.json().await.unwrap();
+    // The content type's case, or a `+json` type, changes nothing.
+    for content_type in ["APPLICATION/JSON", "application/problem+json"] {
+        let shouted = client
+            .post(format!("{}/api/users", app.address))
+            .header("Content-Type", content_type)
+            .body(
+                r#"{"username": "alice", "email": "a@example.com", "password": "pass\u0000word"}"#,
+            )
+            .send()
+            .await
+            .unwrap();
+        statuses.push(shouted.status());
+    }
 
     // Assert
     assert!(
@@ -52,7 +65,7 @@ async fn a_nul_byte_anywhere_is_a_400_that_leaves_no_error_line() {
         .unwrap()
         .contains("control character"));
     app.wait_for("microblog.log", |text| {
-        text.matches("Request completed").count() >= 6
+        text.matches("Request completed").count() >= 8
     })
     .await;
     assert_eq!(app.read("errors.log").trim(), "", "no ERROR line");
