@@ -7,6 +7,8 @@
 //! framing gives up and lets the rest of the connection through as it is: actix then closes
 //! the connection, or decodes no further request from it, so nothing is queued either way.
 
+use super::chunked::{advance_chunked, Chunk, ChunkOutcome};
+
 /// actix-http's limits: headers per request, and bytes of a head still incomplete.
 const MAX_HEADERS: usize = 96;
 const MAX_HEAD_BYTES: usize = 128 * 1024;
@@ -33,23 +35,6 @@ enum State {
     Chunked(Chunk, u64),
     /// Nothing more goes in.
     Last,
-}
-
-/// The states of actix-http's `ChunkedState`, one byte at a time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Chunk {
-    SizeFirst,
-    SizeRest,
-    SizeLws,
-    Extension,
-    SizeLf,
-    Data,
-    DataCr,
-    DataLf,
-    Trailer,
-    TrailerLf,
-    EndCr,
-    EndLf,
 }
 
 /// The framing of one connection's requests.
@@ -206,70 +191,6 @@ fn head_length(head: &[u8]) -> HeadLength {
     HeadLength::Complete(length, body)
 }
 
-enum ChunkOutcome {
-    More,
-    Ended,
-    Invalid,
-}
-
-/// Reads `bytes` of a chunked body with actix-http's state machine (`h1/chunked.rs`): how many
-/// it used, and whether the body ended or is one actix refuses.
-fn advance_chunked(chunk: &mut Chunk, size: &mut u64, bytes: &[u8]) -> (usize, ChunkOutcome) {
-    use Chunk::*;
-    let hex = |b: u8| (b as char).to_digit(16).map(u64::from);
-    let mut used = 0;
-    while used < bytes.len() {
-        if *chunk == Data {
-            let take = (*size).min((bytes.len() - used) as u64);
-            *size -= take;
-            used += take as usize;
-            if *size == 0 {
-                *chunk = DataCr;
-            }
-            continue;
-        }
-        let b = bytes[used];
-        used += 1;
-        let next = match (*chunk, b) {
-            (SizeFirst, b) => hex(b).map(|digit| {
-                *size = digit;
-                SizeRest
-            }),
-            (SizeRest, b'\t' | b' ') => Some(SizeLws),
-            (SizeRest, b';') => Some(Extension),
-            (SizeRest, b'\r') => Some(SizeLf),
-            (SizeRest, b) => hex(b)
-                .and_then(|digit| size.checked_mul(16).map(|n| n + digit))
-                .map(|n| {
-                    *size = n;
-                    SizeRest
-                }),
-            (SizeLws, b'\t' | b' ') => Some(SizeLws),
-            (SizeLws, b';') => Some(Extension),
-            (SizeLws, b'\r') => Some(SizeLf),
-            (Extension, b'\r') => Some(SizeLf),
-            (Extension, 0x00..=0x08 | 0x0a..=0x1f | 0x7f) => None,
-            (Extension, _) => Some(Extension),
-            (SizeLf, b'\n') if *size > 0 => Some(Data),
-            (SizeLf, b'\n') => Some(EndCr),
-            (DataCr, b'\r') => Some(DataLf),
-            (DataLf, b'\n') => Some(SizeFirst),
-            (Trailer, b'\r') => Some(TrailerLf),
-            (Trailer, _) => Some(Trailer),
-            (TrailerLf, b'\n') => Some(EndCr),
-            (EndCr, b'\r') => Some(EndLf),
-            (EndCr, _) => Some(Trailer),
-            (EndLf, b'\n') => return (used, ChunkOutcome::Ended),
-            _ => None,
-        };
-        match next {
-            Some(next) => *chunk = next,
-            None => return (used, ChunkOutcome::Invalid),
-        }
-    }
-    (used, ChunkOutcome::More)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,6 +275,6 @@ mod tests {
         assert_eq!(found, [format!("{head}{long}"), next.to_string()]);
         // actix reads the next request's lines as trailers: so does the framing.
         let bare_lf = format!("{head}0\r\n\n{next}");
-        assert_eq!(requests(bare_lf.as_bytes(), 3), [bare_lf.clone()]);
+        assert_eq!(requests(bare_lf.as_bytes(), 3), vec![bare_lf]);
     }
 }

@@ -6,6 +6,7 @@
 //! accepted `TcpStream` straight to actix-http. The parts are actix's own (actix-server's
 //! builder, actix-http's `HttpService`), set up as `HttpServer` sets them up.
 
+mod chunked;
 mod framing;
 mod gate;
 
