@@ -85,8 +85,10 @@ async fn pipelined_requests_that_are_never_read_do_not_take_the_memory() {
     let (growth, ready_in) = unread_flood(&app, "").await;
 
     // Assert
+    // A debug build, sharing the machine with the rest of the suite: seconds, not the tens of
+    // seconds (and a gigabyte) of a queue that grows without bound.
     assert!(
-        ready_in < Duration::from_secs(1),
+        ready_in < Duration::from_secs(3),
         "/readyz took {ready_in:?}"
     );
     assert!(growth < 64.0, "resident memory grew by {growth:.0} MB");
