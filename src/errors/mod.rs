@@ -15,6 +15,7 @@
 pub mod app_error;
 pub mod background;
 pub mod conversions;
+pub mod failed_request;
 pub mod field_errors;
 pub mod middleware;
 pub mod pages;
