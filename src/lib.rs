@@ -20,4 +20,5 @@ pub mod startup;
 pub mod telemetry;
 pub mod templates;
 pub mod tokens;
+pub mod tracking;
 pub mod web;

@@ -80,17 +80,8 @@ fn shared_state(
     templates: Arc<Templates>,
 ) -> Result<AppState, StartupError> {
     let mailer = Arc::new(Mailer::new(&settings.mail, &settings.log.dir)?);
-    let error_reporter = ErrorReporter::start(
-        mailer.clone(),
-        templates.clone(),
-        settings.admins.clone(),
-        (
-            Duration::from_secs(settings.mail.error_interval_seconds),
-            settings.mail.error_mails_per_minute,
-        ),
-        !settings.debug,
-        pool.clone(),
-    );
+    let error_reporter =
+        ErrorReporter::start(mailer.clone(), templates.clone(), &settings, pool.clone());
     let secret = settings.secret_key.expose();
     let fallbacks: Vec<&[u8]> = settings
         .secret_key_fallbacks

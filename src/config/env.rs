@@ -94,6 +94,26 @@ impl Env<'_> {
         }
     }
 
+    /// SENTRY_DSN (checked now: the SDK would panic on a bad one) and SENTRY_ENVIRONMENT.
+    pub fn sentry(&self, debug: bool) -> Result<Option<super::SentrySettings>, ConfigError> {
+        let Some(dsn) = self.optional("SENTRY_DSN") else {
+            return Ok(None);
+        };
+        if dsn.parse::<sentry::types::Dsn>().is_err() {
+            // The DSN's key is a credential: the message does not repeat it.
+            return Err(ConfigError {
+                variable: "SENTRY_DSN",
+                value: "(hidden)".to_string(),
+                expected: "a DSN such as https://KEY@o0.ingest.sentry.io/PROJECT".to_string(),
+            });
+        }
+        let default = if debug { "development" } else { "production" };
+        Ok(Some(super::SentrySettings {
+            dsn: dsn.into(),
+            environment: self.string("SENTRY_ENVIRONMENT", default),
+        }))
+    }
+
     /// LOG_LEVEL: a level name (Flask's `warning` and `critical` too), or RUST_LOG-style
     /// directives, which are told apart by their `=` or `,` (`info,microblog=debug`). A lone word
     /// that is no level (`loud`) would silently read as a module name: it is refused.

@@ -65,6 +65,10 @@ pub struct Settings {
     /// The site's address as users reach it, for links in mails (never taken from the request's
     /// Host header, which a client can forge to poison reset links).
     pub server_url: String,
+    /// Resolved error groups are deleted this many days after they were resolved.
+    pub error_retention_days: u32,
+    /// Sentry, when SENTRY_DSN is set.
+    pub sentry: Option<SentrySettings>,
 }
 
 /// The rate limits (see `web/rate_limits.rs`); counts per minute for logins, per hour for the
@@ -97,6 +101,15 @@ pub struct LogSettings {
     /// LOG_TO_STDOUT=1: lines go to stdout only (in LOG_FORMAT), no files: for platforms and
     /// log shippers.
     pub to_stdout: bool,
+}
+
+/// Where errors go besides the inbox: a Sentry-compatible server (SENTRY_DSN).
+#[derive(Debug, Clone)]
+pub struct SentrySettings {
+    /// The project's DSN (its key is a credential: it never prints).
+    pub dsn: SecretString,
+    /// SENTRY_ENVIRONMENT, by default `production` (`development` with DEBUG=1).
+    pub environment: String,
 }
 
 /// The format of log lines in files and on the console.
@@ -222,6 +235,8 @@ impl Settings {
             )?,
             session_max_seconds: env.ranged("SESSION_MAX_SECONDS", 30 * 86_400, 1, 365 * 86_400)?,
             server_url: env.server_url(&host)?,
+            error_retention_days: env.ranged("ERROR_RETENTION_DAYS", 30, 0, 36_500)?,
+            sentry: env.sentry(debug)?,
             host,
         })
     }

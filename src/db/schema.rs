@@ -70,12 +70,55 @@ diesel::allow_tables_to_appear_in_same_query!(
 );
 
 diesel::table! {
-    error_mail_counts (place_hash) {
-        place_hash -> Text,
+    error_groups (id) {
+        id -> Text,
+        fingerprint -> Text,
+        title -> Text,
+        status -> Text,
+        first_seen -> Timestamp,
+        last_seen -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
         occurrences -> BigInt,
+        users_affected -> BigInt,
         mailed -> BigInt,
         last_mail_at -> Timestamp,
+        announce -> Text,
         latest_report -> Text,
         request_ids -> Text,
     }
 }
+
+diesel::table! {
+    error_occurrences (id) {
+        id -> Integer,
+        group_id -> Text,
+        seen_at -> Timestamp,
+        request_id -> Text,
+        report -> Text,
+    }
+}
+
+diesel::table! {
+    error_group_users (group_id, user_id) {
+        group_id -> Text,
+        user_id -> Integer,
+    }
+}
+
+diesel::table! {
+    error_group_hours (group_id, hour) {
+        group_id -> Text,
+        hour -> Timestamp,
+        occurrences -> BigInt,
+    }
+}
+
+diesel::joinable!(error_occurrences -> error_groups (group_id));
+diesel::joinable!(error_group_users -> error_groups (group_id));
+diesel::joinable!(error_group_hours -> error_groups (group_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    error_groups,
+    error_occurrences,
+    error_group_users,
+    error_group_hours
+);

@@ -75,10 +75,16 @@ pub enum AppError {
     /// `db::write_transaction` tries once more, then answers 503.
     #[error("The service is busy. Please try again in a moment.")]
     WriteConflict(#[source] anyhow::Error),
-    /// A bug or an unexpected failure: the details go to the log, never to the user.
+    /// A bug or an unexpected failure: the details go to the log, never to the user. The
+    /// second field is where it entered our code: the `?`, `.context(…)` or
+    /// `AppError::unexpected` that made it (the error inbox groups by it).
     #[error("An unexpected error has occurred.")]
-    Unexpected(#[source] anyhow::Error),
+    Unexpected(#[source] anyhow::Error, Origin),
 }
+
+/// The place in our code where an unexpected error was first made an [`AppError`], filled in
+/// by `#[track_caller]`: a panic's location, for errors that do not panic.
+pub type Origin = &'static std::panic::Location<'static>;
 
 /// Why a token was refused. The client is told only "expired" or "invalid".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,16 +148,17 @@ impl std::fmt::Display for UniqueField {
 }
 
 impl AppError {
-    /// Wraps any error as an unexpected one (a 500).
+    /// Wraps any error as an unexpected one (a 500), made here.
+    #[track_caller]
     pub fn unexpected(error: impl Into<anyhow::Error>) -> Self {
-        AppError::Unexpected(error.into())
+        AppError::Unexpected(error.into(), std::panic::Location::caller())
     }
 
     /// Adds what was being done to the cause chain of a 500 or 503; other errors are already
-    /// fully described by their variant.
+    /// fully described by their variant. A 500 keeps the place where it was made.
     pub fn context(self, doing: &'static str) -> Self {
         match self {
-            AppError::Unexpected(e) => AppError::Unexpected(e.context(doing)),
+            AppError::Unexpected(e, origin) => AppError::Unexpected(e.context(doing), origin),
             AppError::Unavailable(e) => AppError::Unavailable(e.context(doing)),
             AppError::WriteConflict(e) => AppError::WriteConflict(e.context(doing)),
             AppError::DatabaseDown {
@@ -187,9 +194,18 @@ pub trait ResultExt<T> {
     fn context(self, doing: &'static str) -> Result<T, AppError>;
 }
 
-impl<T, E: Into<AppError>> ResultExt<T> for Result<T, E> {
+impl<T, E> ResultExt<T> for Result<T, E>
+where
+    AppError: From<E>,
+{
+    // `#[track_caller]` here and on the `From` impls (not a closure, not `Into`, which would
+    // not pass the caller on) makes a 500's origin the line that called `.context`.
+    #[track_caller]
     fn context(self, doing: &'static str) -> Result<T, AppError> {
-        self.map_err(|e| e.into().context(doing))
+        match self {
+            Ok(value) => Ok(value),
+            Err(error) => Err(AppError::from(error).context(doing)),
+        }
     }
 }
 
@@ -235,7 +251,7 @@ impl ResponseError for AppError {
             | AppError::Overloaded(_)
             | AppError::DatabaseDown { .. }
             | AppError::WriteConflict(_) => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Unexpected(..) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

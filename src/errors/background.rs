@@ -24,7 +24,10 @@ where
             if let Err(error) = super::panics::catching_async(task).await {
                 tracing::error!(task = name, error.chain = ?error, "A background task failed");
                 let mut report = ErrorReport::from_error(Some(&error), name);
-                report.place = format!("background task {name}");
+                report.place = match report.place.as_str() {
+                    "" => format!("background task {name}"),
+                    place => format!("background task {name}: {place}"),
+                };
                 report.task = name.to_string();
                 reporter.report(report);
             }

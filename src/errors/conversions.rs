@@ -9,6 +9,8 @@ use super::UniqueField;
 /// The one place where diesel's errors get their meaning for this application, on both
 /// databases.
 impl From<DieselError> for AppError {
+    // A 500's origin is the `?` or `.context` that converted it (see `AppError::Unexpected`).
+    #[track_caller]
     fn from(error: DieselError) -> Self {
         match &error {
             DieselError::NotFound => AppError::NotFound,
@@ -43,10 +45,10 @@ impl From<DieselError> for AppError {
                 } else if BUSY.iter().any(|text| message.contains(text)) {
                     AppError::Unavailable(anyhow::Error::new(error))
                 } else {
-                    AppError::Unexpected(anyhow::Error::new(error))
+                    AppError::unexpected(error)
                 }
             }
-            _ => AppError::Unexpected(anyhow::Error::new(error)),
+            _ => AppError::unexpected(error),
         }
     }
 }

@@ -28,6 +28,8 @@ pub struct FailedRequest {
     pub headers: HeaderMap,
     pub client: Option<IpAddr>,
     pub started: Option<RequestStart>,
+    /// The route that matched (its pattern, such as `/user/{username}`), if any.
+    pub route: Option<String>,
     state: Option<web::Data<AppState>>,
     pub(super) session: Session,
     pub(super) scope: Rc<RequestScope>,
@@ -50,6 +52,7 @@ impl FailedRequest {
             headers: req.headers().clone(),
             client,
             started,
+            route: req.match_pattern(),
             state,
             session: req.get_session(),
             scope: RequestScope::of(req),
@@ -91,6 +94,12 @@ impl FailedRequest {
     /// The report of `error` while serving this request, for the development page and the mail.
     pub(super) fn report(&self, error: Option<&AppError>, fallback: &str) -> ErrorReport {
         let mut report = ErrorReport::from_error(error, fallback);
+        if report.place.is_empty() {
+            // Not one of our errors (actix's own, or a fork's): its route is the place, never
+            // its message, which may hold what the client sent.
+            let route = self.route.as_deref().unwrap_or("(no route)");
+            report.place = format!("failure at route {route}");
+        }
         report.id = self.id.clone();
         report.method = self.method.to_string();
         // Every value a client chose is written on one line: none can forge a line in the mail.
@@ -101,6 +110,7 @@ impl FailedRequest {
             .user()
             .map(|user| format!("{} (id {})", redact::one_line(&user.username), user.id))
             .unwrap_or_else(|| "anonymous".to_string());
+        report.user_id = self.scope.user().map(|user| user.id);
         report.client = self
             .client
             .map(|ip| ip.to_string())

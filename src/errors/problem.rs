@@ -12,7 +12,7 @@ use super::AppError;
 /// What a user may read about the failure: never an internal detail.
 pub fn user_message(status: StatusCode, app_error: Option<&AppError>) -> String {
     match app_error {
-        Some(error @ (AppError::Unexpected(_) | AppError::Unavailable(_))) => error.to_string(),
+        Some(error @ (AppError::Unexpected(..) | AppError::Unavailable(_))) => error.to_string(),
         _ if status.is_server_error() => match status {
             StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
                 "The service is busy or temporarily unavailable. Please try again in a moment."

@@ -18,13 +18,17 @@ pub struct ErrorReport {
     pub time: String,
     /// The error's first line, then each cause.
     pub chain: Vec<String>,
-    /// Where the error came from, to tell repeats of the same error apart from new ones.
+    /// The error's kind and the place in our code that failed: its group's fingerprint (see
+    /// [`ErrorReport::from_error`]).
     pub place: String,
     pub backtrace: String,
     pub method: String,
     pub path: String,
     pub query: String,
     pub user: String,
+    /// The logged-in user's id, to count the users an error affects (and for Sentry).
+    #[serde(default)]
+    pub user_id: Option<i32>,
     pub client: String,
     pub headers: Vec<(String, String)>,
     pub form: Vec<(String, String)>,
@@ -34,6 +38,12 @@ pub struct ErrorReport {
 
 impl ErrorReport {
     /// The report of `error` alone; the caller adds what it knows of the request or task.
+    ///
+    /// Its `place`, the fingerprint that groups repeats of one failure, is the error's kind and
+    /// the place in our code that failed, never its message ("no user 17" and "no user 18" from
+    /// one line are one failure): a panic's location, or the line where an unexpected error
+    /// became an [`AppError`]. Others (an actix error, a task that failed without either) are
+    /// placed by the caller: the route or the task.
     pub fn from_error(error: Option<&AppError>, fallback: &str) -> Self {
         let mut chain = Vec::new();
         let mut backtrace = String::new();
@@ -45,11 +55,14 @@ impl ErrorReport {
                 chain.push(one_line(&cause.to_string()));
                 if let Some(panic) = cause.downcast_ref::<PanicReport>() {
                     backtrace = panic.backtrace.clone();
-                    place = panic.location.clone();
+                    place = format!("panic at {}", panic.location);
                 }
                 source = cause.source();
             }
-            if let AppError::Unexpected(inner)
+            if let (AppError::Unexpected(_, origin), true) = (error, place.is_empty()) {
+                place = format!("error at {}:{}", origin.file(), origin.line());
+            }
+            if let AppError::Unexpected(inner, _)
             | AppError::Unavailable(inner)
             | AppError::DatabaseDown { cause: inner, .. } = error
             {
@@ -63,10 +76,6 @@ impl ErrorReport {
         } else {
             chain.push(one_line(fallback));
         }
-        if place.is_empty() {
-            // Without a location, the innermost cause names the kind of failure well enough.
-            place = chain.last().cloned().unwrap_or_default();
-        }
         ErrorReport {
             id: String::new(),
             time: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
@@ -77,6 +86,7 @@ impl ErrorReport {
             path: String::new(),
             query: String::new(),
             user: String::new(),
+            user_id: None,
             client: String::new(),
             headers: Vec::new(),
             form: Vec::new(),

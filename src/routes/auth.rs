@@ -109,7 +109,7 @@ pub async fn login(
     if values.remember_me {
         response
             .add_cookie(&remember_browser(&state, user.id).await?)
-            .map_err(AppError::unexpected)?;
+            .map_err(|error| AppError::unexpected(error))?;
     }
     Ok(response)
 }
@@ -160,7 +160,7 @@ pub async fn logout(
     let mut response = see_other("/auth/login");
     response
         .add_removal_cookie(&forget_cookie())
-        .map_err(AppError::unexpected)?;
+        .map_err(|error| AppError::unexpected(error))?;
     Ok(response)
 }
 

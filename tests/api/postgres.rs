@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use futures_util::future::join_all;
-use microblog::db::schema::{error_mail_counts, users};
+use microblog::db::schema::{error_groups, users};
 use microblog::db::{self, DatabaseUrl};
 use reqwest::StatusCode;
 
@@ -349,8 +349,8 @@ async fn two_instances_behind_nginx_share_logins_writes_and_error_mail_flood_con
         mails.iter().map(|(_, m)| counted_by(m)).collect::<Vec<_>>()
     );
     assert!(mails.len() <= 5, "{} mails", mails.len());
-    let occurrences: Vec<i64> = error_mail_counts::table
-        .select(error_mail_counts::occurrences)
+    let occurrences: Vec<i64> = error_groups::table
+        .select(error_groups::occurrences)
         .load(&mut *conn)
         .unwrap();
     assert_eq!(occurrences, vec![500]);

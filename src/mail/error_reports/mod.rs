@@ -1,11 +1,14 @@
-//! Error mails to the admins that never slow, block or flood anything.
+//! Error mails to the admins that never slow, block or flood anything, and the count behind
+//! the error inbox.
 //!
 //! A request that fails calls [`ErrorReporter::report`], which only adds one to a count in
-//! memory. The background task (`sender.rs`) then, off every request's path:
-//! - adds the counts to the database (`flood_control.rs`), shared by every instance, and mails
-//!   about an error only when no mail about it went out within ERROR_MAIL_INTERVAL, from any
-//!   instance; that mail says how many occurrences it counts, and the counts of all the mails
-//!   add up to the number of failures;
+//! memory (and hands the report to Sentry's sending thread, when SENTRY_DSN is set). The
+//! background task (`sender.rs`) then, off every request's path:
+//! - adds the counts to their groups in the database (`tracking/counting.rs`), shared by every
+//!   instance: the error inbox reads them, and the mails are counted from them;
+//! - mails about a group when it is new or a regression, at once, and about its repeats only
+//!   when no mail about it went out within ERROR_MAIL_INTERVAL, from any instance; that mail
+//!   says how many occurrences it counts. A muted group is counted, never mailed;
 //! - sends at most ERROR_MAILS_PER_MINUTE mails per minute from this instance; errors over the
 //!   cap stay counted in the database and are mailed later;
 //! - sends each mail with a bounded SMTP exchange. A send that fails is logged, once per run of
@@ -16,7 +19,7 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -30,14 +33,20 @@ mod sender;
 use super::Mailer;
 use chrono::TimeDelta;
 
+use crate::config::Settings;
 use crate::db::{self, write_transaction, DbPool};
 use crate::errors::report::ErrorReport;
 use crate::errors::AppError;
 use crate::templates::Templates;
-use flood_control::Held;
+use crate::tracking::counting::{self, Held};
+use crate::tracking::inbox;
+use crate::tracking::sentry::Sentry;
 
 /// How many held-back request ids one mail lists.
 const COUNTED_IDS: usize = 100;
+
+/// Seconds between two retention sweeps.
+const SWEEP_EVERY: u32 = 5;
 
 /// Mails waiting to be sent before new ones are dropped (and counted).
 const QUEUE_LENGTH: usize = 32;
@@ -63,6 +72,10 @@ pub(super) struct ErrorMail {
     /// Reports dropped because the queue (or the memory for held errors) was full.
     dropped: u64,
     per_minute: u32,
+    /// The group in the error inbox (empty for an outage, which is not counted there).
+    group_url: String,
+    /// Whether the group had been resolved and fails again.
+    regression: bool,
 }
 
 /// At most ERROR_MAILS_PER_MINUTE mails: governor's GCRA, a burst of that many, then one every
@@ -71,7 +84,13 @@ type PerMinuteCap = DefaultDirectRateLimiter;
 
 /// Reports unhandled errors to the admins. Cheap to call from a request.
 pub struct ErrorReporter {
+    /// The mail queue, when errors are mailed (DEBUG=0 and ADMINS set).
     queue: Option<mpsc::Sender<ErrorMail>>,
+    server_url: String,
+    retention: TimeDelta,
+    sentry: Option<Sentry>,
+    /// Unresolved groups when last counted (-1 before the first count), for the navigation.
+    unresolved: AtomicI64,
     interval: Duration,
     per_minute: u32,
     cap: PerMinuteCap,
@@ -85,21 +104,27 @@ pub struct ErrorReporter {
 }
 
 impl ErrorReporter {
-    /// A reporter that mails `admins` through `mailer`, counting in `pool`'s database, and its
-    /// background sender task. With `enabled` false (DEBUG=1 or no ADMINS) reports are ignored.
+    /// A reporter that counts in `pool`'s database and mails ADMINS through `mailer`, and its
+    /// background task. With DEBUG=1 or no ADMINS errors are counted but not mailed.
     pub fn start(
         mailer: Arc<Mailer>,
         templates: Arc<Templates>,
-        admins: Vec<String>,
-        limits: (Duration, u32),
-        enabled: bool,
+        settings: &Settings,
         pool: DbPool,
     ) -> Arc<Self> {
-        let (interval, per_minute) = limits;
+        let per_minute = settings.mail.error_mails_per_minute;
         let (sender, receiver) = mpsc::channel(QUEUE_LENGTH);
+        let mails = !settings.debug && !settings.admins.is_empty();
         let reporter = Arc::new(ErrorReporter {
-            queue: (enabled && !admins.is_empty()).then_some(sender),
-            interval,
+            queue: mails.then_some(sender),
+            server_url: settings.server_url.clone(),
+            retention: TimeDelta::days(i64::from(settings.error_retention_days)),
+            sentry: settings
+                .sentry
+                .as_ref()
+                .map(|sentry| Sentry::start(sentry, &settings.server_url)),
+            unresolved: AtomicI64::new(-1),
+            interval: Duration::from_secs(settings.mail.error_interval_seconds),
             per_minute,
             cap: RateLimiter::direct(Quota::per_minute(
                 NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN),
@@ -109,63 +134,64 @@ impl ErrorReporter {
             dropped: AtomicU64::new(0),
             sending: Arc::new(AtomicUsize::new(0)),
         });
-        if reporter.queue.is_some() {
-            tokio::spawn(sender::send_mails(
-                sender::Outbox {
-                    sending: reporter.sending.clone(),
-                    mailer,
-                    templates,
-                    admins,
-                    pool,
-                },
-                receiver,
-                Arc::downgrade(&reporter),
-            ));
-        }
+        tokio::spawn(sender::send_mails(
+            sender::Outbox {
+                mails,
+                sending: reporter.sending.clone(),
+                mailer,
+                templates,
+                admins: settings.admins.clone(),
+                pool,
+            },
+            receiver,
+            Arc::downgrade(&reporter),
+        ));
         reporter
+    }
+
+    /// Unresolved error groups, as last counted (`None` before the first count).
+    pub fn unresolved(&self) -> Option<i64> {
+        let count = self.unresolved.load(Ordering::Relaxed);
+        (count >= 0).then_some(count)
+    }
+
+    /// Sets the unresolved count after an admin changed a group.
+    pub fn set_unresolved(&self, count: i64) {
+        self.unresolved.store(count, Ordering::Relaxed);
     }
 
     /// Waits (at most `limit`) until every held occurrence has been counted and every queued
     /// mail sent or given up, for a clean shutdown.
     pub async fn flush(&self, limit: Duration) {
-        let Some(queue) = &self.queue else { return };
         let start = Instant::now();
         let pending = || {
-            queue.capacity() < queue.max_capacity()
+            self.queue
+                .as_ref()
+                .is_some_and(|queue| queue.capacity() < queue.max_capacity())
                 || self.sending.load(Ordering::SeqCst) > 0
                 || !self.lock_held().is_empty()
         };
         self.reported.notify_one();
+        if let Some(sentry) = &self.sentry {
+            sentry.flush(limit / 2).await;
+        }
         while pending() && start.elapsed() < limit {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
-    /// Counts an occurrence of `report`'s error; the sender task decides whether it is mailed.
+    /// Counts an occurrence of `report`'s error in its group; the sender task decides whether
+    /// it is mailed.
     pub fn report(&self, report: ErrorReport) {
-        if self.queue.is_none() {
-            return;
+        if let Some(sentry) = &self.sentry {
+            sentry.capture(&report);
         }
         let mut held = self.lock_held();
         let places = held.len();
         match held.get_mut(&report.place) {
-            Some(known) => {
-                known.count += 1;
-                if known.ids.len() < COUNTED_IDS && !report.id.is_empty() {
-                    known.ids.push(report.id.clone());
-                }
-                known.latest = report;
-            }
+            Some(known) => known.add(report),
             None if places < HELD_PLACES => {
-                let ids = (!report.id.is_empty()).then(|| report.id.clone());
-                held.insert(
-                    report.place.clone(),
-                    Held {
-                        count: 1,
-                        ids: ids.into_iter().collect(),
-                        latest: report,
-                    },
-                );
+                held.insert(report.place.clone(), Held::new(report));
             }
             None => {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -178,22 +204,27 @@ impl ErrorReporter {
     /// Mails the first failure of a database outage at once: the database that counts the
     /// other errors is the thing that is down. `db::run` lets one request per outage call this.
     pub fn report_outage(&self, report: ErrorReport) {
+        if let Some(sentry) = &self.sentry {
+            sentry.capture(&report);
+        }
         let Some(queue) = &self.queue else { return };
         if self.cap.check().is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        let mail = self.mail(report, 1, 0, Vec::new(), false);
+        let mail = self.mail(report, 1, Vec::new(), false);
         if queue.try_send(mail).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    /// Counts what was reported since the last call in the database, then claims the errors
-    /// whose mail is due (within the per-minute cap) and returns their mails.
+    /// Counts what was reported since the last call in their groups, then claims the groups
+    /// whose mail is due (within the per-minute cap) and returns their mails. Every
+    /// [`SWEEP_EVERY`]th call (`sweep`) also deletes what retention no longer keeps.
     pub(super) async fn count_and_claim(
         self: Arc<Self>,
         pool: &DbPool,
+        sweep: bool,
     ) -> Result<Vec<ErrorMail>, AppError> {
         let interval = TimeDelta::from_std(self.interval).unwrap_or(TimeDelta::MAX);
         let reporter = self.clone();
@@ -207,12 +238,19 @@ impl ErrorReporter {
                 write_transaction(conn, |conn| {
                     batch
                         .iter()
-                        .try_for_each(|(place, held)| flood_control::count(conn, place, held))
+                        .try_for_each(|(place, held)| counting::count(conn, place, held))
                 })
             };
             if let Err(error) = counted {
                 reporter.hold_again(batch);
                 return Err(error);
+            }
+            if sweep {
+                inbox::delete_expired(conn, reporter.retention)?;
+            }
+            reporter.set_unresolved(inbox::unresolved_count(conn)?);
+            if reporter.queue.is_none() {
+                return Ok(Vec::new());
             }
             let due = flood_control::due(conn, interval, i64::from(reporter.per_minute))?;
             let mut mails: Vec<ErrorMail> = Vec::new();
@@ -225,13 +263,16 @@ impl ErrorReporter {
                     break;
                 }
                 if let Some(claimed) = flood_control::claim(conn, place, interval)? {
-                    mails.push(reporter.mail(
+                    let mut mail = reporter.mail(
                         claimed.report,
                         claimed.occurrences,
-                        0,
                         claimed.ids,
                         claimed.repeats,
-                    ));
+                    );
+                    mail.group_url =
+                        format!("{}/admin/errors/{}", reporter.server_url, claimed.group);
+                    mail.regression = claimed.regression;
+                    mails.push(mail);
                 }
             }
             Ok(mails)
@@ -247,16 +288,10 @@ impl ErrorReporter {
     /// Puts back occurrences that could not be counted (the database did not answer).
     fn hold_again(&self, batch: HashMap<String, Held>) {
         let mut held = self.lock_held();
-        for (place, mut again) in batch {
+        for (place, again) in batch {
             let places = held.len();
             match held.get_mut(&place) {
-                Some(newer) => {
-                    newer.count += again.count;
-                    again
-                        .ids
-                        .truncate(COUNTED_IDS.saturating_sub(newer.ids.len()));
-                    newer.ids.append(&mut again.ids);
-                }
+                Some(newer) => newer.put_back(again),
                 None if places < HELD_PLACES => {
                     held.insert(place, again);
                 }
@@ -277,7 +312,6 @@ impl ErrorReporter {
         &self,
         report: ErrorReport,
         occurrences: u64,
-        capped: u64,
         mut counted_ids: Vec<String>,
         summary: bool,
     ) -> ErrorMail {
@@ -287,7 +321,9 @@ impl ErrorReporter {
             occurrences,
             summary,
             counted_ids,
-            capped,
+            capped: 0,
+            group_url: String::new(),
+            regression: false,
             dropped: self.dropped.swap(0, Ordering::Relaxed),
             per_minute: self.per_minute,
         }

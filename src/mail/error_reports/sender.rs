@@ -13,8 +13,9 @@ use crate::errors::{AppError, Chain};
 use crate::mail::Mailer;
 use crate::templates::Templates;
 
-/// "Microblog Failure: " and the error's first line, without CR/LF, cut at about 120 characters.
-pub fn subject(headline: &str) -> String {
+/// "Microblog Failure: " (or "Microblog Regression: " for a resolved error that came back) and
+/// the error's first line, without CR/LF, cut at about 120 characters.
+pub fn subject(headline: &str, regression: bool) -> String {
     let line: String = headline
         .lines()
         .next()
@@ -28,11 +29,14 @@ pub fn subject(headline: &str) -> String {
     } else {
         ""
     };
-    format!("Microblog Failure: {short}{ellipsis}")
+    let kind = if regression { "Regression" } else { "Failure" };
+    format!("Microblog {kind}: {short}{ellipsis}")
 }
 
 /// What the sender task sends with, and where it counts.
 pub(super) struct Outbox {
+    /// Whether errors are mailed (otherwise the task only counts them).
+    pub(super) mails: bool,
     pub(super) sending: Arc<AtomicUsize>,
     pub(super) mailer: Arc<Mailer>,
     pub(super) templates: Arc<Templates>,
@@ -54,12 +58,13 @@ pub(super) async fn send_mails(
     let mut sending_failed = false;
     let mut counting_failed = false;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut counts = 0u32;
     loop {
         let Some(strong) = reporter.upgrade() else {
             return;
         };
         let mails = tokio::select! {
-            mail = queue.recv() => match mail {
+            mail = queue.recv(), if outbox.mails => match mail {
                 Some(mail) => vec![mail],
                 None => return,
             },
@@ -67,7 +72,9 @@ pub(super) async fn send_mails(
             _ = tick.tick() => Vec::new(),
         };
         let mails = if mails.is_empty() {
-            let counted = strong.count_and_claim(&outbox.pool).await;
+            counts = counts.wrapping_add(1);
+            let sweep = counts % super::SWEEP_EVERY == 1;
+            let counted = strong.count_and_claim(&outbox.pool, sweep).await;
             tokio::time::sleep(GATHER).await;
             match counted {
                 Ok(mails) => {
@@ -96,9 +103,9 @@ pub(super) async fn send_mails(
 }
 
 async fn send_one(outbox: &Outbox, mail: ErrorMail, failing: &mut bool) {
-    let subject = subject(mail.report.headline());
+    let subject = subject(mail.report.headline(), mail.regression);
     let body = match tera::Context::from_serialize(&mail)
-        .map_err(AppError::unexpected)
+        .map_err(|error| AppError::unexpected(error))
         .and_then(|context| outbox.templates.render("mail/error_report.txt", &context))
     {
         Ok(body) => body,
@@ -136,8 +143,9 @@ mod tests {
     #[test]
     fn the_subject_is_one_short_line() {
         let long = format!("first line\r\nsecond {}", "x".repeat(300));
-        assert_eq!(subject(&long), "Microblog Failure: first line");
-        let subject = subject(&"y".repeat(300));
+        assert_eq!(subject(&long, false), "Microblog Failure: first line");
+        assert_eq!(subject(&long, true), "Microblog Regression: first line");
+        let subject = subject(&"y".repeat(300), false);
         assert_eq!(subject.chars().count(), "Microblog Failure: ".len() + 121);
     }
 }

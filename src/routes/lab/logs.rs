@@ -56,7 +56,7 @@ pub async fn logs(
     let findings = if valid {
         web::block(move || find(&log_dir, backups, &search))
             .await
-            .map_err(AppError::unexpected)?
+            .map_err(|error| AppError::unexpected(error))?
     } else {
         Findings::default()
     };

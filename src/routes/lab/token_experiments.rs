@@ -26,7 +26,7 @@ pub(super) fn tampered_token(state: &AppState) -> Result<HttpResponse, AppError>
     let parts: Vec<&str> = token.split('.').collect();
     let payload = engine
         .decode(parts.get(1).copied().unwrap_or_default())
-        .map_err(AppError::unexpected)?;
+        .map_err(|error| AppError::unexpected(error))?;
     let forged = String::from_utf8_lossy(&payload).replace(r#""role":"user""#, r#""role":"admin""#);
     let tampered = format!(
         "{}.{}.{}",

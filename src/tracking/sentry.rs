@@ -1,0 +1,230 @@
+//! Sentry (or GlitchTip, or any server that speaks its protocol), beside the inbox, when
+//! SENTRY_DSN is set. Each event is built from our own [`ErrorReport`], already redacted, with
+//! the same request id, fingerprint and user id as the inbox, the log line and the mail; and
+//! [`scrub`] redacts again in `before_send`, so no event leaves with a secret in it whoever
+//! built it.
+//!
+//! Never on a page's clock: capturing hands the event to the SDK's sending thread through a
+//! bounded queue (a full queue drops it), each send is bounded by [`SEND_TIMEOUT`], and
+//! shutdown waits for the queue at most the time it is given.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use sentry::protocol::{Event, Exception, Map, Request, User, Value};
+use sentry::transports::UreqHttpTransportOptions;
+use sentry::{ClientOptions, Transport, TransportFactory, TransportOptions};
+
+use super::fingerprint::group_id;
+use crate::config::SentrySettings;
+use crate::errors::redact::{self, REDACTED};
+use crate::errors::report::ErrorReport;
+
+/// The longest one envelope may take to reach Sentry: ureq has no timeout of its own.
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Events waiting for the sending thread; more are dropped (and Sentry is told how many).
+const QUEUE_LENGTH: usize = 30;
+
+/// The Sentry client of this process.
+pub struct Sentry {
+    /// `None` only while being dropped (see `Drop`).
+    client: Option<Arc<sentry::Client>>,
+    server_url: String,
+}
+
+impl Sentry {
+    /// A client for `settings`' DSN; events name `server_url` as the site they came from.
+    pub fn start(settings: &SentrySettings, server_url: &str) -> Self {
+        let options = ClientOptions::new()
+            .environment(settings.environment.clone())
+            .maybe_release(sentry::release_name!())
+            .before_send(|event| Some(scrub(event)))
+            .transport(SendWithTimeout)
+            .transport_channel_capacity(QUEUE_LENGTH)
+            .send_default_pii(false);
+        let client = sentry::Client::from_config((settings.dsn.expose_secret(), options));
+        Sentry {
+            client: Some(Arc::new(client)),
+            server_url: server_url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// Sends `report` as an event. Returns at once: the SDK's thread sends it.
+    pub fn capture(&self, report: &ErrorReport) {
+        if let Some(client) = &self.client {
+            client.capture_event(event(report, &self.server_url), None);
+        }
+    }
+
+    /// Waits at most `limit` for the queued events to be sent, for a clean shutdown. The SDK's
+    /// flush can block for longer on a full queue, so it runs on a thread of its own.
+    pub async fn flush(&self, limit: Duration) {
+        let Some(client) = self.client.clone() else {
+            return;
+        };
+        let (done, finished) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            client.flush(Some(limit));
+            let _ = done.send(());
+        });
+        let _ = tokio::time::timeout(limit, finished).await;
+    }
+}
+
+impl Drop for Sentry {
+    /// Dropping the SDK's client joins its sending thread, which may be stuck in a send to a
+    /// Sentry that does not answer: that wait happens on a thread of its own.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            std::thread::spawn(move || drop(client));
+        }
+    }
+}
+
+/// The SDK's ureq transport with a timeout on every send.
+struct SendWithTimeout;
+
+impl TransportFactory for SendWithTimeout {
+    fn create_transport_with_options(&self, options: TransportOptions) -> Arc<dyn Transport> {
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(SEND_TIMEOUT))
+            .build()
+            .new_agent();
+        Arc::new(
+            UreqHttpTransportOptions::from(options)
+                .with_agent(agent)
+                .build(),
+        )
+    }
+}
+
+/// The event of `report`: its chain as exceptions (innermost first, as Sentry orders them),
+/// grouped by the inbox's fingerprint, tagged with the request id.
+pub fn event(report: &ErrorReport, server_url: &str) -> Event<'static> {
+    let kind = if report.place.starts_with("panic") {
+        "panic"
+    } else {
+        "error"
+    };
+    let exceptions: Vec<Exception> = report
+        .chain
+        .iter()
+        .rev()
+        .map(|line| Exception {
+            ty: kind.to_string(),
+            value: Some(line.clone()),
+            ..Default::default()
+        })
+        .collect();
+    let mut tags = Map::new();
+    if !report.id.is_empty() {
+        tags.insert("request_id".to_string(), report.id.clone());
+    }
+    if !report.task.is_empty() {
+        tags.insert("task".to_string(), report.task.clone());
+    }
+    let mut extra = Map::new();
+    extra.insert("place".to_string(), Value::from(report.place.clone()));
+    if !report.backtrace.is_empty() {
+        extra.insert(
+            "backtrace".to_string(),
+            Value::from(report.backtrace.clone()),
+        );
+    }
+    let request = (!report.method.is_empty()).then(|| {
+        let query = (!report.query.is_empty()).then(|| report.query.clone());
+        let form = (!report.form.is_empty())
+            .then(|| serde_urlencoded::to_string(&report.form).ok())
+            .flatten();
+        Request {
+            url: format!("{server_url}{}", report.path).parse().ok(),
+            method: Some(report.method.clone()),
+            query_string: query,
+            headers: report.headers.iter().cloned().collect(),
+            data: form,
+            ..Default::default()
+        }
+    });
+    Event {
+        exception: exceptions.into(),
+        fingerprint: vec![group_id(&report.place).into()].into(),
+        request,
+        user: report.user_id.map(|id| User {
+            id: Some(id.to_string()),
+            ..Default::default()
+        }),
+        tags,
+        extra,
+        ..Default::default()
+    }
+}
+
+/// `before_send`: whatever an event carries, it leaves with our redaction applied — secret
+/// headers, query parameters and form fields replaced, no cookies, and of the user only the id
+/// (never the email or the address).
+pub fn scrub(mut event: Event<'static>) -> Event<'static> {
+    if let Some(request) = &mut event.request {
+        for (name, value) in request.headers.iter_mut() {
+            *value = if redact::is_secret_field(name) {
+                REDACTED.to_string()
+            } else {
+                redact::url_text(value)
+            };
+        }
+        request.query_string = request.query_string.as_deref().map(redact::query);
+        request.data = request.data.as_deref().map(redact::query);
+        request.cookies = None;
+        request.env.clear();
+        if let Some(url) = &mut request.url {
+            let path = redact::url_text(url.path());
+            url.set_path(&path);
+            let query = url.query().map(redact::query);
+            url.set_query(query.as_deref().filter(|q| !q.is_empty()));
+        }
+    }
+    if let Some(user) = &mut event.user {
+        *user = User {
+            id: user.id.take(),
+            ..Default::default()
+        };
+    }
+    event
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrubbing_never_lets_a_secret_or_an_email_through() {
+        let mut headers = Map::new();
+        headers.insert("Authorization".to_string(), "Bearer abc".to_string());
+        headers.insert("Cookie".to_string(), "session=xyz".to_string());
+        let event = Event {
+            request: Some(Request {
+                url: "https://example.com/auth/reset_password/tok123?password=p1&x=1"
+                    .parse()
+                    .ok(),
+                query_string: Some("token=t1&page=2".to_string()),
+                data: Some("password=hunter2&post=hi".to_string()),
+                cookies: Some("session=xyz".to_string()),
+                headers,
+                ..Default::default()
+            }),
+            user: Some(User {
+                id: Some("7".to_string()),
+                email: Some("susan@example.com".to_string()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let text = serde_json::to_string(&scrub(event)).unwrap_or_default();
+        for secret in ["abc", "xyz", "tok123", "p1", "t1", "hunter2", "susan@"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(text.contains("\"id\":\"7\""), "{text}");
+        assert!(text.contains("page=2"), "{text}");
+    }
+}
