@@ -15,6 +15,7 @@ use super::problem::{problem_document, user_message, wants_json};
 use super::redact;
 use super::report::ErrorReport;
 use super::AppError;
+use crate::tracking::fingerprint::group_id;
 use crate::web::page::base_context;
 
 fn field_errors(app_error: Option<&AppError>) -> Option<&FormErrors> {
@@ -163,6 +164,8 @@ fn html_page(
 fn debug_page(request: &FailedRequest, status: StatusCode, report: &ErrorReport) -> HttpResponse {
     let mut context = error_context(request, status);
     context.insert("report", report);
+    // Known before the error is counted: the group's id is its fingerprint's digest.
+    context.insert("group_id", &group_id(&report.place));
     render(request, status, "errors/debug.html", &context)
 }
 

@@ -6,6 +6,7 @@
 //! `web::resource` with its methods, so that a wrong method is a 405 with `Allow` (a plain
 //! `.route(path, web::get()…)` makes the method part of the path's match, and answers 404).
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod avatar;
@@ -62,6 +63,7 @@ pub fn configure(config: &mut web::ServiceConfig, lab: bool) {
         .service(web::resource("/avatar/{digest}").route(web::get().to(avatar::avatar)))
         .service(web::resource("/healthz").route(web::get().to(health::healthz)))
         .service(web::resource("/readyz").route(web::get().to(health::readyz)));
+    admin::configure(config);
     api::configure(config);
     if lab {
         lab::configure(config);
@@ -70,7 +72,8 @@ pub fn configure(config: &mut web::ServiceConfig, lab: bool) {
 
 /// The routes that answer POST alone. A login's `next` never leads to one: the browser's GET
 /// there would meet a 405. Add a POST-only route of yours here too.
-const POST_ONLY: [&str; 5] = [
+const POST_ONLY: [&str; 6] = [
+    "/admin/errors/{id}/{action}",
     "/follow/{username}",
     "/unfollow/{username}",
     "/auth/logout",

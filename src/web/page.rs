@@ -49,6 +49,16 @@ impl Page {
         })
     }
 
+    /// The logged-in admin: anyone else is sent to the login page, or gets our 403 page.
+    pub fn require_admin(&self) -> Result<&User, AppError> {
+        let user = self.require_user()?;
+        if user.role == "admin" {
+            Ok(user)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
     /// Where a login should lead back to: this page, for a GET. A POST cannot be replayed by a
     /// redirect (it would land on a 405), so it goes back to the page the form was on (the
     /// Referer, when it is on this site), or home.
@@ -136,6 +146,10 @@ pub fn base_context(
     context.insert("csrf_token", &csrf_token);
     context.insert("request_id", request_id);
     if let Some(state) = state {
+        if user.is_some_and(|user| user.role == "admin") {
+            // From the last count (every second), so no page waits for a query.
+            context.insert("unresolved_errors", &state.error_reporter.unresolved());
+        }
         context.insert("lab_enabled", &state.settings.error_lab);
         context.insert("debug", &state.settings.debug);
     }

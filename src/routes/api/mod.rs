@@ -3,6 +3,7 @@
 //! failure is an RFC 9457 problem document (`errors/pages.rs` chooses JSON for `/api/` paths).
 //! `/api/openapi.json` is generated from the handlers below.
 
+mod admin_errors;
 mod auth;
 mod posts;
 mod representations;
@@ -49,6 +50,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(web::delete().to(users::unfollow)),
         )
         .service(web::resource("/api/admin/users").route(web::get().to(users::admin_list)))
+        .service(web::resource("/api/admin/errors").route(web::get().to(admin_errors::list)))
+        .service(web::resource("/api/admin/errors/{id}").route(web::get().to(admin_errors::get)))
         .service(web::resource("/api/posts").route(web::post().to(posts::create)))
         .service(
             web::resource("/api/posts/{id}")
@@ -101,12 +104,13 @@ fn without_rust_names(message: &str) -> String {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "microblog API", description = "Tokens, users and posts. Every failure is an RFC 9457 problem document with the request id."),
+    info(title = "microblog API", description = "Tokens, users, posts, and the error inbox for admins. Every failure is an RFC 9457 problem document with the request id."),
     paths(
         tokens::create, tokens::refresh, tokens::revoke,
         users::list, users::get, users::create, users::update, users::followers,
         users::following, users::posts, users::follow, users::unfollow, users::admin_list,
         posts::create, posts::get, posts::delete,
+        admin_errors::list, admin_errors::get,
     ),
     components(schemas(representations::Problem)),
     modifiers(&SecuritySchemes)

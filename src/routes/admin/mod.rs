@@ -1,0 +1,16 @@
+//! The admins' pages (role `admin`, granted with `microblog admin NAME`): anonymous visitors
+//! are sent to the login page, other users get our 403 page.
+
+pub mod errors;
+
+use actix_web::web;
+
+/// The admin pages' routes.
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
+        .service(web::resource("/admin/errors").route(web::get().to(errors::inbox)))
+        .service(web::resource("/admin/errors/{id}").route(web::get().to(errors::group)))
+        .service(
+            web::resource("/admin/errors/{id}/{action}").route(web::post().to(errors::change)),
+        );
+}
