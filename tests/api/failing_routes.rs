@@ -7,12 +7,18 @@ use microblog::errors::AppError;
 
 use crate::helpers::{spawn_app_with_routes, TestApp};
 
-/// `POST /test/panic` panics; `POST /test/error` fails with an unexpected error of another kind.
-/// Neither asks who is logged in, as a fork's handler may not: the report names the user anyway.
+/// `POST /test/panic` panics; `POST /test/error` fails with an unexpected error of another kind;
+/// `POST /test/missing/{id}` fails from one place with a message that names the id. None asks
+/// who is logged in, as a fork's handler may not: the report names the user anyway.
 pub fn failing_routes(config: &mut web::ServiceConfig) {
     config
         .route("/test/panic", web::post().to(panics))
-        .route("/test/error", web::post().to(fails));
+        .route("/test/error", web::post().to(fails))
+        .route("/test/missing/{id}", web::post().to(missing));
+}
+
+async fn missing(id: web::Path<i32>) -> Result<HttpResponse, AppError> {
+    Err(AppError::unexpected(anyhow::anyhow!("no user {id}")))
 }
 
 async fn panics() -> HttpResponse {

@@ -7,6 +7,7 @@ mod client_addresses;
 mod database;
 mod disk;
 mod docs;
+mod error_inbox;
 mod errors;
 mod failing_routes;
 mod hardening;

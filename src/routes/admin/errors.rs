@@ -82,7 +82,11 @@ fn group_view(group: Group, hours: &[i64; 24]) -> GroupView {
         .enumerate()
         .map(|(hour, &count)| {
             // A bar for any count at all, so one occurrence still shows.
-            let height = if count > 0 { (count * 20 / highest).max(2) } else { 0 };
+            let height = if count > 0 {
+                (count * 20 / highest).max(2)
+            } else {
+                0
+            };
             Bar {
                 x: hour * 4,
                 y: 20 - height,
@@ -201,8 +205,14 @@ pub async fn change(
     let admin = page.require_admin()?.id;
     let (id, action) = path.into_inner();
     let (status, done) = match action.as_str() {
-        "resolve" => (Status::Resolved, "Resolved: a new occurrence will reopen it as a regression."),
-        "mute" => (Status::Muted, "Muted: it is still counted, and no longer mailed."),
+        "resolve" => (
+            Status::Resolved,
+            "Resolved: a new occurrence will reopen it as a regression.",
+        ),
+        "mute" => (
+            Status::Muted,
+            "Muted: it is still counted, and no longer mailed.",
+        ),
         "reopen" => (Status::Unresolved, "Reopened."),
         _ => return Err(AppError::NotFound),
     };
