@@ -28,6 +28,8 @@ mod process;
 mod rate_limits;
 mod safe_by_default;
 mod security;
+mod sentry;
+mod sentry_receiver;
 mod sessions;
 mod shutdown;
 mod smtp;

@@ -173,7 +173,8 @@ impl ErrorReporter {
         };
         self.reported.notify_one();
         if let Some(sentry) = &self.sentry {
-            sentry.flush(limit / 2).await;
+            // As long as Sentry's own SDKs give it by default.
+            sentry.flush(limit.min(Duration::from_secs(2))).await;
         }
         while pending() && start.elapsed() < limit {
             tokio::time::sleep(Duration::from_millis(20)).await;
