@@ -299,3 +299,48 @@ async fn the_json_inbox_answers_admin_tokens_only() {
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     assert_eq!(bad.headers()["content-type"], "application/problem+json");
 }
+
+#[tokio::test]
+async fn a_flood_of_panics_is_one_group_that_counts_them_all_and_keeps_twenty() {
+    // Arrange
+    const CLIENTS: usize = 10;
+    const EACH: usize = 1_000;
+    let app = spawn_failing_app(&[]).await;
+    let browser = app.browser();
+    let token = browser.csrf_token().await;
+
+    // Act
+    let mut handles = Vec::new();
+    for _ in 0..CLIENTS {
+        let client = browser.client.clone();
+        let url = format!("{}/test/panic", app.address);
+        let token = token.clone();
+        handles.push(tokio::spawn(async move {
+            for _ in 0..EACH {
+                let response = client
+                    .post(&url)
+                    .form(&[("csrf_token", token.as_str())])
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+            }
+        }));
+    }
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    let groups = groups_counting(&app, (CLIENTS * EACH) as i64).await;
+    let kept: i64 = app.query(|conn| {
+        microblog::db::schema::error_occurrences::table
+            .count()
+            .get_result(conn)
+            .unwrap()
+    });
+
+    // Assert
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    assert_eq!(groups[0].2, (CLIENTS * EACH) as i64);
+    assert!(groups[0].1.starts_with("panic at tests/api/failing_routes.rs:"));
+    assert_eq!(kept, 20);
+}
