@@ -22,7 +22,7 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// A headless Chromium and its ChromeDriver, gone when dropped.
-struct RealBrowser {
+pub(crate) struct RealBrowser {
     client: Client,
     driver: Child,
     _profile: TempDir,
@@ -46,7 +46,7 @@ impl Drop for RealBrowser {
 
 /// Starts the browser, or returns `None` (saying so) where none is installed and none is
 /// required.
-async fn start(name: &'static str) -> Option<RealBrowser> {
+pub(crate) async fn start(name: &'static str) -> Option<RealBrowser> {
     if !std::path::Path::new(CHROMEDRIVER).exists() {
         assert!(
             std::env::var_os("REQUIRE_BROWSER").is_none(),
@@ -128,7 +128,7 @@ impl WebDriverCompatibleCommand for BrowserLog {
 }
 
 impl RealBrowser {
-    async fn open(&self, address: &str, path: &str) {
+    pub(crate) async fn open(&self, address: &str, path: &str) {
         self.client
             .goto(&format!("{address}{path}"))
             .await
@@ -146,7 +146,7 @@ impl RealBrowser {
     }
 
     /// Clicks `selector` and waits until the page it leads to has replaced this one.
-    async fn press(&self, selector: &str) {
+    pub(crate) async fn press(&self, selector: &str) {
         let old_page = self
             .client
             .find(Locator::Css("html"))
@@ -174,14 +174,14 @@ impl RealBrowser {
             .expect("the next page");
     }
 
-    async fn html(&self) -> String {
+    pub(crate) async fn html(&self) -> String {
         self.client.source().await.expect("the page's source")
     }
 
     /// Console messages at SEVERE level since the last look. Chromium also reports the status
     /// of a page itself that way (our 404, a form's 422): that is the page answering as
     /// intended, not an error in it, so it is left out.
-    async fn console_errors(&self) -> Vec<String> {
+    pub(crate) async fn console_errors(&self) -> Vec<String> {
         let log = self
             .client
             .issue_cmd(BrowserLog)
@@ -201,7 +201,7 @@ impl RealBrowser {
             .collect()
     }
 
-    async fn screenshot(&self, step: &str) {
+    pub(crate) async fn screenshot(&self, step: &str) {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser-screenshots");
         let _ = std::fs::create_dir_all(&dir);
         if let Ok(png) = self.client.screenshot().await {
@@ -209,7 +209,7 @@ impl RealBrowser {
         }
     }
 
-    async fn register_and_log_in(&self, address: &str, username: &str) {
+    pub(crate) async fn register_and_log_in(&self, address: &str, username: &str) {
         self.open(address, "/auth/register").await;
         self.fill("#username", username).await;
         self.fill("#email", &format!("{username}@example.com"))
@@ -283,7 +283,7 @@ async fn every_lab_button_answers_and_the_500_page_leads_to_the_log_viewer() {
         .skip(1)
         .filter_map(|rest| rest.split('"').next().map(str::to_string))
         .collect();
-    assert_eq!(names.len(), 17, "{names:?}");
+    assert_eq!(names.len(), 18, "{names:?}");
 
     // Act
     let mut pages = Vec::new();

@@ -341,6 +341,42 @@ async fn a_flood_of_panics_is_one_group_that_counts_them_all_and_keeps_twenty() 
     // Assert
     assert_eq!(groups.len(), 1, "{groups:?}");
     assert_eq!(groups[0].2, (CLIENTS * EACH) as i64);
-    assert!(groups[0].1.starts_with("panic at tests/api/failing_routes.rs:"));
+    assert!(groups[0]
+        .1
+        .starts_with("panic at tests/api/failing_routes.rs:"));
     assert_eq!(kept, 20);
+}
+
+#[tokio::test]
+async fn the_labs_regression_reopens_its_group_and_mails_a_regression() {
+    // Arrange
+    let smtp = SmtpServer::start();
+    let port = smtp.port.to_string();
+    let app = crate::helpers::spawn_app_with(&[
+        ("MAIL_SERVER", "127.0.0.1"),
+        ("MAIL_PORT", &port),
+        ("ADMINS", "admin@example.com"),
+        ("ERROR_LAB", "1"),
+    ])
+    .await;
+    let root = admin(&app, "root").await;
+    root.post("/lab/regression", &[]).await;
+    groups_counting(&app, 1).await;
+
+    // Act
+    let again = root.post("/lab/regression", &[]).await;
+    let mails = smtp.wait_for(2, Duration::from_secs(10)).await;
+    let groups = groups_counting(&app, 2).await;
+
+    // Assert
+    assert_eq!(again.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(groups.len(), 1);
+    assert_eq!((groups[0].2, groups[0].3.as_str()), (2, "unresolved"));
+    assert!(subject_of(&mails[0]).starts_with("Microblog Failure: "));
+    assert!(
+        subject_of(&mails[1])
+            .starts_with("Microblog Regression: Failed to show the lab's regression"),
+        "{}",
+        subject_of(&mails[1])
+    );
 }

@@ -3,6 +3,7 @@
 mod architecture;
 mod auth;
 mod browser;
+mod browser_inbox;
 mod client_addresses;
 mod database;
 mod disk;

@@ -2,13 +2,15 @@
 //! can be seen from the browser. Its routes exist only while ERROR_LAB is on (`configure`), so
 //! it never ships to production by accident.
 //!
-//! `experiments.rs` holds one small handler per idea, each with its card in
+//! `experiments.rs` holds one small handler per idea (`token_experiments.rs` the API's,
+//! `tracking_experiments.rs` the error inbox's), each with its card in
 //! `templates/lab/experiments/`; `logs.rs` reads back what one request left in the logs and the
 //! outbox.
 
 mod experiments;
 mod logs;
 mod token_experiments;
+mod tracking_experiments;
 
 use actix_web::http::StatusCode;
 use std::collections::HashMap;
@@ -44,11 +46,12 @@ pub enum Experiment {
     ExpiredToken,
     TamperedToken,
     WrongRole,
+    Regression,
 }
 
 impl Experiment {
     /// Every experiment, in the order the lab shows them.
-    pub const ALL: [Experiment; 17] = [
+    pub const ALL: [Experiment; 18] = [
         Experiment::Panic,
         Experiment::DbError,
         Experiment::NotFound,
@@ -66,6 +69,7 @@ impl Experiment {
         Experiment::ExpiredToken,
         Experiment::TamperedToken,
         Experiment::WrongRole,
+        Experiment::Regression,
     ];
 
     /// The name in URLs and templates, as serde writes it (`db-error`).
@@ -105,6 +109,7 @@ impl Experiment {
             Experiment::ExpiredToken => token_experiments::expired_token(state),
             Experiment::TamperedToken => token_experiments::tampered_token(state),
             Experiment::WrongRole => token_experiments::wrong_role(state),
+            Experiment::Regression => tracking_experiments::regression(state).await,
             Experiment::TooLarge => {
                 experiments::result(page, "too-large", "The body fitted under the limit.", None)
             }
