@@ -380,3 +380,25 @@ async fn the_labs_regression_reopens_its_group_and_mails_a_regression() {
         subject_of(&mails[1])
     );
 }
+
+#[tokio::test]
+async fn with_debug_on_the_500_page_links_to_its_group() {
+    // Arrange
+    let app = spawn_failing_app(&[("DEBUG", "1")]).await;
+    let susan = app.logged_in("susan").await;
+
+    // Act
+    let page = susan
+        .post("/test/missing/9", &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let groups = groups_counting(&app, 1).await;
+
+    // Assert
+    assert!(
+        page.contains(&format!("href=\"/admin/errors/{}\"", groups[0].0)),
+        "{page}"
+    );
+}

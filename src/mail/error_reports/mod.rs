@@ -34,12 +34,10 @@ use super::Mailer;
 use chrono::TimeDelta;
 
 use crate::config::Settings;
-use crate::db::{self, write_transaction, DbPool};
+use crate::db::DbPool;
 use crate::errors::report::ErrorReport;
-use crate::errors::AppError;
 use crate::templates::Templates;
-use crate::tracking::counting::{self, Held};
-use crate::tracking::inbox;
+use crate::tracking::counting::Held;
 use crate::tracking::sentry::Sentry;
 
 /// How many held-back request ids one mail lists.
@@ -91,6 +89,8 @@ pub struct ErrorReporter {
     sentry: Option<Sentry>,
     /// Unresolved groups when last counted (-1 before the first count), for the navigation.
     unresolved: AtomicI64,
+    /// Moves on each admin's change, so a count read before it is not stored after it.
+    changes: AtomicU64,
     interval: Duration,
     per_minute: u32,
     cap: PerMinuteCap,
@@ -124,6 +124,7 @@ impl ErrorReporter {
                 .as_ref()
                 .map(|sentry| Sentry::start(sentry, &settings.server_url)),
             unresolved: AtomicI64::new(-1),
+            changes: AtomicU64::new(0),
             interval: Duration::from_secs(settings.mail.error_interval_seconds),
             per_minute,
             cap: RateLimiter::direct(Quota::per_minute(
@@ -157,7 +158,8 @@ impl ErrorReporter {
 
     /// Sets the unresolved count after an admin changed a group.
     pub fn set_unresolved(&self, count: i64) {
-        self.unresolved.store(count, Ordering::Relaxed);
+        self.changes.fetch_add(1, Ordering::SeqCst);
+        self.unresolved.store(count, Ordering::SeqCst);
     }
 
     /// Waits (at most `limit`) until every held occurrence has been counted and every queued
@@ -219,75 +221,13 @@ impl ErrorReporter {
         }
     }
 
-    /// Counts what was reported since the last call in their groups, then claims the groups
-    /// whose mail is due (within the per-minute cap) and returns their mails. Every
-    /// [`SWEEP_EVERY`]th call (`sweep`) also deletes what retention no longer keeps.
-    pub(super) async fn count_and_claim(
-        self: Arc<Self>,
-        pool: &DbPool,
-        sweep: bool,
-    ) -> Result<Vec<ErrorMail>, AppError> {
-        let interval = TimeDelta::from_std(self.interval).unwrap_or(TimeDelta::MAX);
-        let reporter = self.clone();
-        db::run_unobserved(pool, move |conn| {
-            // Taken only once a connection is there: if none comes, nothing is lost.
-            let batch = reporter.take_held();
-            // No write (and on SQLite no write lock) on the ticks with nothing to count.
-            let counted = if batch.is_empty() {
-                Ok(())
-            } else {
-                write_transaction(conn, |conn| {
-                    batch
-                        .iter()
-                        .try_for_each(|(place, held)| counting::count(conn, place, held))
-                })
-            };
-            if let Err(error) = counted {
-                reporter.hold_again(batch);
-                return Err(error);
-            }
-            if sweep {
-                inbox::delete_expired(conn, reporter.retention)?;
-            }
-            reporter.set_unresolved(inbox::unresolved_count(conn)?);
-            if reporter.queue.is_none() {
-                return Ok(Vec::new());
-            }
-            let due = flood_control::due(conn, interval, i64::from(reporter.per_minute))?;
-            let mut mails: Vec<ErrorMail> = Vec::new();
-            for (index, place) in due.iter().enumerate() {
-                if reporter.cap.check().is_err() {
-                    let capped = (due.len() - index) as u64;
-                    if let Some(last) = mails.last_mut() {
-                        last.capped = capped;
-                    }
-                    break;
-                }
-                if let Some(claimed) = flood_control::claim(conn, place, interval)? {
-                    let mut mail = reporter.mail(
-                        claimed.report,
-                        claimed.occurrences,
-                        claimed.ids,
-                        claimed.repeats,
-                    );
-                    mail.group_url =
-                        format!("{}/admin/errors/{}", reporter.server_url, claimed.group);
-                    mail.regression = claimed.regression;
-                    mails.push(mail);
-                }
-            }
-            Ok(mails)
-        })
-        .await
-    }
-
     /// What has been reported since the last call, to count in the database.
-    fn take_held(&self) -> HashMap<String, Held> {
+    pub(super) fn take_held(&self) -> HashMap<String, Held> {
         std::mem::take(&mut *self.lock_held())
     }
 
     /// Puts back occurrences that could not be counted (the database did not answer).
-    fn hold_again(&self, batch: HashMap<String, Held>) {
+    pub(super) fn hold_again(&self, batch: HashMap<String, Held>) {
         let mut held = self.lock_held();
         for (place, again) in batch {
             let places = held.len();
@@ -309,7 +249,7 @@ impl ErrorReporter {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn mail(
+    pub(super) fn mail(
         &self,
         report: ErrorReport,
         occurrences: u64,

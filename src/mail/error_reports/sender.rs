@@ -7,11 +7,14 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::{ErrorMail, ErrorReporter};
-use crate::db::DbPool;
+use chrono::TimeDelta;
+
+use super::{flood_control, ErrorMail, ErrorReporter};
+use crate::db::{self, write_transaction, DbPool};
 use crate::errors::{AppError, Chain};
 use crate::mail::Mailer;
 use crate::templates::Templates;
+use crate::tracking::{counting, inbox};
 
 /// "Microblog Failure: " (or "Microblog Regression: " for a resolved error that came back) and
 /// the error's first line, without CR/LF, cut at about 120 characters.
@@ -124,6 +127,74 @@ async fn send_one(outbox: &Outbox, mail: ErrorMail, failing: &mut bool) {
             );
         }
         Err(_) => {}
+    }
+}
+
+impl ErrorReporter {
+    /// Counts what was reported since the last call in their groups, then claims the groups
+    /// whose mail is due (within the per-minute cap) and returns their mails. Every
+    /// [`SWEEP_EVERY`]th call (`sweep`) also deletes what retention no longer keeps.
+    pub(super) async fn count_and_claim(
+        self: Arc<Self>,
+        pool: &DbPool,
+        sweep: bool,
+    ) -> Result<Vec<ErrorMail>, AppError> {
+        let interval = TimeDelta::from_std(self.interval).unwrap_or(TimeDelta::MAX);
+        let reporter = self.clone();
+        db::run_unobserved(pool, move |conn| {
+            // Taken only once a connection is there: if none comes, nothing is lost.
+            let batch = reporter.take_held();
+            // No write (and on SQLite no write lock) on the ticks with nothing to count.
+            let counted = if batch.is_empty() {
+                Ok(())
+            } else {
+                write_transaction(conn, |conn| {
+                    batch
+                        .iter()
+                        .try_for_each(|(place, held)| counting::count(conn, place, held))
+                })
+            };
+            if let Err(error) = counted {
+                reporter.hold_again(batch);
+                return Err(error);
+            }
+            if sweep {
+                inbox::delete_expired(conn, reporter.retention)?;
+            }
+            let changes = reporter.changes.load(Ordering::SeqCst);
+            let unresolved = inbox::unresolved_count(conn)?;
+            if reporter.changes.load(Ordering::SeqCst) == changes {
+                reporter.unresolved.store(unresolved, Ordering::SeqCst);
+            }
+            if reporter.queue.is_none() {
+                return Ok(Vec::new());
+            }
+            let due = flood_control::due(conn, interval, i64::from(reporter.per_minute))?;
+            let mut mails: Vec<ErrorMail> = Vec::new();
+            for (index, place) in due.iter().enumerate() {
+                if reporter.cap.check().is_err() {
+                    let capped = (due.len() - index) as u64;
+                    if let Some(last) = mails.last_mut() {
+                        last.capped = capped;
+                    }
+                    break;
+                }
+                if let Some(claimed) = flood_control::claim(conn, place, interval)? {
+                    let mut mail = reporter.mail(
+                        claimed.report,
+                        claimed.occurrences,
+                        claimed.ids,
+                        claimed.repeats,
+                    );
+                    mail.group_url =
+                        format!("{}/admin/errors/{}", reporter.server_url, claimed.group);
+                    mail.regression = claimed.regression;
+                    mails.push(mail);
+                }
+            }
+            Ok(mails)
+        })
+        .await
     }
 }
 
