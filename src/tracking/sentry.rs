@@ -196,6 +196,45 @@ pub fn scrub(mut event: Event<'static>) -> Event<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever a secret header, parameter or form field is called around its marker and
+        /// whatever it holds, the scrubbed event never carries its value.
+        #[test]
+        fn a_secret_fields_value_never_leaves_in_an_event(
+            prefix in "[a-z_-]{0,6}",
+            marker in prop::sample::select(&crate::errors::redact::SECRET_NAME_PARTS[..]),
+            value in "[A-Za-z0-9]{12,24}",
+            email in "[a-z]{3,8}@[a-z]{3,8}\\.org",
+        ) {
+            let name = format!("{prefix}{}", marker.to_ascii_lowercase());
+            let mut headers = Map::new();
+            headers.insert(name.clone(), value.clone());
+            let pair = serde_urlencoded::to_string([(name.as_str(), value.as_str())]).unwrap_or_default();
+            let event = Event {
+                request: Some(Request {
+                    url: format!("https://example.com/x?{pair}").parse().ok(),
+                    query_string: Some(pair.clone()),
+                    data: Some(pair),
+                    headers,
+                    ..Default::default()
+                }),
+                user: Some(User {
+                    id: Some("3".to_string()),
+                    email: Some(email.clone()),
+                    username: Some(email.clone()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            let text = serde_json::to_string(&scrub(event)).unwrap_or_default();
+            prop_assert!(!text.contains(&value), "{} in {}", value, text);
+            prop_assert!(!text.contains(&email), "{} in {}", email, text);
+        }
+    }
 
     #[test]
     fn scrubbing_never_lets_a_secret_or_an_email_through() {
