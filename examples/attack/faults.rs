@@ -102,6 +102,61 @@ pub async fn hung_mail_server() {
     );
 }
 
+/// A Sentry that accepts and never answers, during 2,000 panics from 8 clients at once: the
+/// pages' latency, the error mails (one group: a handful), and the server's memory.
+pub async fn hung_sentry() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let sentry_port = listener.local_addr().unwrap().port();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let seen = connections.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            seen.fetch_add(1, Ordering::SeqCst);
+            held.push(stream);
+        }
+    });
+    let dsn = format!("http://key@127.0.0.1:{sentry_port}/1");
+    let server = Server::start(&[("SENTRY_DSN", &dsn), ("ERROR_MAIL_INTERVAL", "5")]);
+    let rss_before = server.rss_mb();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (client, token) = browser(&server).await;
+        let address = server.address.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            for _ in 0..250 {
+                let start = Instant::now();
+                let _ = client
+                    .post(format!("{address}/lab/panic"))
+                    .form(&[("csrf_token", token.as_str())])
+                    .send()
+                    .await;
+                latencies.push(start.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap_or_default());
+    }
+    let page = Instant::now();
+    let _ = reqwest::get(format!("{}/explore", server.address)).await;
+    let explore = page.elapsed();
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    println!("hung Sentry: 2,000 panics from 8 clients while Sentry accepts and never answers");
+    println!(
+        "  panic page p99: {}; /explore after: {} ms; connections to Sentry: {}; mails: {}; memory {:.0} MB → {:.0} MB",
+        p99(&mut latencies),
+        explore.as_millis(),
+        connections.load(Ordering::SeqCst),
+        server.mails(),
+        rss_before,
+        server.rss_mb(),
+    );
+}
+
 /// Malformed requests, and failed reset mails with RUST_BACKTRACE=1.
 pub async fn log_flooding() {
     let closed = TcpListener::bind("127.0.0.1:0")

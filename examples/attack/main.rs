@@ -6,7 +6,7 @@
 //!
 //! It needs nothing else: the hanging mail server is a socket held open here. One attack by name:
 //! `cargo run --release --example attack -- pipelining` (`login`, `limits`, `slow`, `mail`,
-//! `logs`, `pipelining`, or `soak`, which runs for SOAK_SECONDS, 600 by default, and only when
+//! `sentry`, `logs`, `pipelining`, or `soak`, which runs for SOAK_SECONDS, 600 by default, and only when
 //! named). With `DATABASE_URL=postgres://…/postgres` (a server, as `scripts/postgres.sh` prints)
 //! each attack's server gets a database of its own there instead of a SQLite file.
 
@@ -254,6 +254,9 @@ async fn main() {
     }
     if run("mail") {
         faults::hung_mail_server().await;
+    }
+    if run("sentry") {
+        faults::hung_sentry().await;
     }
     if run("logs") {
         faults::log_flooding().await;

@@ -110,3 +110,23 @@ fn bad_enum_like_values_list_the_valid_ones() {
     let error = settings(&[("DEBUG", "maybe")]).unwrap_err().to_string();
     assert!(error.starts_with("DEBUG="), "{error}");
 }
+
+#[test]
+fn a_bad_sentry_dsn_is_refused_without_echoing_it_and_a_good_one_never_prints() {
+    let error = settings(&[("SENTRY_DSN", "not-a-dsn-secretkey123")])
+        .unwrap_err()
+        .to_string();
+    assert!(error.starts_with("SENTRY_DSN"), "{error}");
+    assert!(!error.contains("secretkey123"), "{error}");
+    let settings = settings(&[("SENTRY_DSN", "https://abcdef123456@o1.ingest.sentry.io/42")])
+        .expect("a valid DSN");
+    let sentry = settings.sentry.expect("Sentry is on");
+    assert_eq!(sentry.environment, "production");
+    assert!(!format!("{sentry:?}").contains("abcdef123456"));
+    assert_eq!(
+        super::Settings::from_lookup(|_| None)
+            .map(|s| s.error_retention_days)
+            .ok(),
+        Some(30)
+    );
+}

@@ -90,7 +90,7 @@ diesel::table! {
 
 diesel::table! {
     error_occurrences (id) {
-        id -> Integer,
+        id -> BigInt,
         group_id -> Text,
         seen_at -> Timestamp,
         request_id -> Text,

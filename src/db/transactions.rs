@@ -5,7 +5,7 @@ use diesel::result::Error as DieselError;
 use diesel::Connection;
 
 use super::DbConnection;
-use crate::errors::AppError;
+use crate::errors::{AppError, ResultExt};
 
 type Manager = <DbConnection as Connection>::TransactionManager;
 
@@ -40,7 +40,7 @@ fn attempt<T>(
         }
         DbConnection::Postgresql(_) => Manager::begin_transaction(conn),
     }
-    .map_err(AppError::from)?;
+    .context("Failed to begin a transaction")?;
     match work(conn) {
         Ok(value) => {
             Manager::commit_transaction(conn)?;

@@ -15,7 +15,7 @@ use diesel::sql_types::Integer;
 use diesel::{QueryableByName, RunQueryDsl};
 
 use super::{DatabaseUrl, DbConnection, DbPool};
-use crate::errors::AppError;
+use crate::errors::ResultExt;
 
 /// The size the WAL may keep (SQLite's `journal_size_limit`, set on every connection).
 pub const WAL_LIMIT_BYTES: u64 = 4 * 1024 * 1024;
@@ -53,7 +53,7 @@ pub fn keep_wal_small(pool: &DbPool, url: &DatabaseUrl) {
                 DbConnection::Sqlite(conn) => diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
                     .get_result::<Checkpoint>(conn)
                     .map(|row| row.busy == 0)
-                    .map_err(AppError::from),
+                    .context("Failed to checkpoint the write-ahead log"),
                 DbConnection::Postgresql(_) => Ok(true),
             })
             .await;

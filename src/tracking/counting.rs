@@ -93,6 +93,16 @@ impl Held {
         self.reports = reports;
     }
 
+    /// The reports alone, the occurrences already counted: kept until the reports are written.
+    pub fn reports_only(self) -> Held {
+        Held {
+            count: 0,
+            reports: self.reports,
+            ids: Vec::new(),
+            users: Vec::new(),
+        }
+    }
+
     /// The latest report (there is always one).
     pub fn latest(&self) -> Option<&ErrorReport> {
         self.reports.last()
@@ -100,14 +110,27 @@ impl Held {
 }
 
 /// Adds `held`, the occurrences of the failure whose fingerprint is `place`, to its group:
-/// the counts, the latest occurrences (at most [`OCCURRENCES_KEPT`]), the users affected and
-/// the hourly chart. Call it inside a write transaction.
-pub fn count(conn: &mut DbConnection, place: &str, held: &Held) -> Result<(), AppError> {
+/// the counts, the users affected, the hourly chart, and with `keep_reports` the latest
+/// occurrences (at most [`OCCURRENCES_KEPT`]; the caller asks for them at most once a second,
+/// so a flood of failures does not turn into a flood of writes). Call it inside a write
+/// transaction.
+pub fn count(
+    conn: &mut DbConnection,
+    place: &str,
+    held: &Held,
+    keep_reports: bool,
+) -> Result<(), AppError> {
     let Some(latest) = held.latest() else {
         return Ok(());
     };
     let id = group_id(place);
     let now = Utc::now().naive_utc();
+    // When the latest failure happened, not when it was counted: an occurrence held in memory
+    // from before an admin resolved the group must not reopen it.
+    let seen = DateTime::parse_from_rfc3339(&latest.time)
+        .map(|time| time.naive_utc())
+        .unwrap_or(now)
+        .min(now);
     let report = serde_json::to_string(latest)
         .map_err(|error| AppError::unexpected(error).context("Failed to store an error report"))?;
     let occurrences = i64::try_from(held.count).unwrap_or(i64::MAX);
@@ -117,7 +140,8 @@ pub fn count(conn: &mut DbConnection, place: &str, held: &Held) -> Result<(), Ap
     // The row as it was, in every expression below: a resolved group that fails again is
     // reopened, and its next mail announces the regression at once; a muted one counts its
     // occurrences as mailed, so nothing waits for a mail when it is reopened.
-    let reopened = "error_groups.status = 'resolved'";
+    let reopened = "error_groups.status = 'resolved' \
+                    AND excluded.last_seen >= error_groups.resolved_at";
     let status = sql::<Text>(&format!(
         "CASE WHEN {reopened} THEN 'unresolved' ELSE error_groups.status END"
     ));
@@ -146,8 +170,8 @@ pub fn count(conn: &mut DbConnection, place: &str, held: &Held) -> Result<(), Ap
             error_groups::id.eq(&id),
             error_groups::fingerprint.eq(place),
             error_groups::title.eq(&title),
-            error_groups::first_seen.eq(now),
-            error_groups::last_seen.eq(now),
+            error_groups::first_seen.eq(seen),
+            error_groups::last_seen.eq(seen),
             error_groups::occurrences.eq(occurrences),
             error_groups::last_mail_at.eq(never),
             error_groups::latest_report.eq(&report),
@@ -159,7 +183,10 @@ pub fn count(conn: &mut DbConnection, place: &str, held: &Held) -> Result<(), Ap
             error_groups::occurrences
                 .eq(error_groups::occurrences + excluded(error_groups::occurrences)),
             error_groups::title.eq(excluded(error_groups::title)),
-            error_groups::last_seen.eq(excluded(error_groups::last_seen)),
+            error_groups::last_seen.eq(sql::<Timestamp>(
+                "CASE WHEN excluded.last_seen > error_groups.last_seen \
+                 THEN excluded.last_seen ELSE error_groups.last_seen END",
+            )),
             error_groups::latest_report.eq(excluded(error_groups::latest_report)),
             error_groups::status.eq(status),
             error_groups::announce.eq(announce),
@@ -170,7 +197,9 @@ pub fn count(conn: &mut DbConnection, place: &str, held: &Held) -> Result<(), Ap
         ))
         .execute(conn))
     .context("Failed to count an error in its group")?;
-    keep_occurrences(conn, &id, &held.reports, now)?;
+    if keep_reports {
+        keep_occurrences(conn, &id, &held.reports, now)?;
+    }
     count_users(conn, &id, &held.users)?;
     count_hour(conn, &id, occurrences, now)
 }
@@ -196,7 +225,7 @@ fn keep_occurrences(
             .execute(conn)
             .context("Failed to store an occurrence of an error")?;
     }
-    let oldest_kept: Option<i32> = error_occurrences::table
+    let oldest_kept: Option<i64> = error_occurrences::table
         .filter(error_occurrences::group_id.eq(id))
         .order(error_occurrences::id.desc())
         .offset(OCCURRENCES_KEPT - 1)

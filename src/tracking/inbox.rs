@@ -2,7 +2,7 @@
 //! group with its latest occurrences, resolve / mute / reopen, and the retention that deletes
 //! what was resolved long ago.
 
-use chrono::{NaiveDateTime, TimeDelta, Utc};
+use chrono::{NaiveDateTime, TimeDelta, Timelike, Utc};
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::Integer;
@@ -177,7 +177,12 @@ pub fn last_day(
 /// Sets the group's status; whether there was such a group. Reopening asks no mail for what
 /// was counted meanwhile; resolving starts the clock of ERROR_RETENTION_DAYS.
 pub fn set_status(conn: &mut DbConnection, id: &str, status: Status) -> Result<bool, AppError> {
+    // Whole milliseconds, as reports write their time: a failure in the same millisecond as
+    // the resolve counts as after it.
     let now = Utc::now().naive_utc();
+    let now = now
+        .with_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000)
+        .unwrap_or(now);
     let resolved_at = (status == Status::Resolved).then_some(now);
     let updated = diesel::update(error_groups::table.find(id))
         .set((
@@ -204,17 +209,20 @@ pub fn unresolved_count(conn: &mut DbConnection) -> Result<i64, AppError> {
 /// go with them) and the hours older than a day; how many groups went.
 pub fn delete_expired(conn: &mut DbConnection, retention: TimeDelta) -> Result<usize, AppError> {
     let now = Utc::now().naive_utc();
-    let expired = error_groups::table
-        .filter(error_groups::status.eq(Status::Resolved.as_str()))
-        .filter(error_groups::resolved_at.le(now - retention));
+    let expired = || {
+        error_groups::table
+            .filter(error_groups::status.eq(Status::Resolved.as_str()))
+            .filter(error_groups::resolved_at.le(now - retention))
+    };
     // Read first: a check that finds nothing takes no write lock on SQLite.
-    let ids: Vec<String> = expired
+    let ids: Vec<String> = expired()
         .select(error_groups::id)
         .limit(100)
         .load(conn)
         .context("Failed to find the expired error groups")?;
     if !ids.is_empty() {
-        diesel::delete(error_groups::table.filter(error_groups::id.eq_any(&ids)))
+        // The same conditions again: a group reopened since it was read is kept.
+        diesel::delete(expired().filter(error_groups::id.eq_any(&ids)))
             .execute(conn)
             .context("Failed to delete the expired error groups")?;
     }

@@ -4,13 +4,19 @@
 //! [`scrub`] redacts again in `before_send`, so no event leaves with a secret in it whoever
 //! built it.
 //!
-//! Never on a page's clock: capturing hands the event to the SDK's sending thread through a
-//! bounded queue (a full queue drops it), each send is bounded by [`SEND_TIMEOUT`], and
-//! shutdown waits for the queue at most the time it is given.
+//! What leaves for a third party is less than what the inbox keeps: the form's field names
+//! without their values, no client addresses, the user's id alone.
+//!
+//! Never on a page's clock, never a flood: capturing hands the event to the SDK's sending
+//! thread through a bounded queue (a full queue drops it), each send is bounded by
+//! [`SEND_TIMEOUT`], each group sends at most [`EVENTS_PER_MINUTE`] a minute (its count goes on
+//! in the inbox), and shutdown waits for the queue at most the time it is given.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
+use governor::{DefaultKeyedRateLimiter, Quota};
 use secrecy::ExposeSecret;
 use sentry::protocol::{Event, Exception, Map, Request, User, Value};
 use sentry::transports::UreqHttpTransportOptions;
@@ -27,11 +33,24 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 /// Events waiting for the sending thread; more are dropped (and Sentry is told how many).
 const QUEUE_LENGTH: usize = 30;
 
+/// Events per group per minute: a flood of one failure costs a stranger nothing of the
+/// project's Sentry quota past these. The groups are the places in the code, so the limiter's
+/// keys are bounded.
+const EVENTS_PER_MINUTE: u32 = 10;
+
+/// Headers that carry the client's address (personal data): never sent.
+const ADDRESS_HEADERS: [&str; 4] = [
+    "x-forwarded-for",
+    "forwarded",
+    "x-real-ip",
+    "true-client-ip",
+];
 /// The Sentry client of this process.
 pub struct Sentry {
     /// `None` only while being dropped (see `Drop`).
     client: Option<Arc<sentry::Client>>,
     server_url: String,
+    per_group: DefaultKeyedRateLimiter<String>,
 }
 
 impl Sentry {
@@ -48,14 +67,20 @@ impl Sentry {
         Sentry {
             client: Some(Arc::new(client)),
             server_url: server_url.trim_end_matches('/').to_string(),
+            per_group: DefaultKeyedRateLimiter::keyed(Quota::per_minute(
+                NonZeroU32::new(EVENTS_PER_MINUTE).unwrap_or(NonZeroU32::MIN),
+            )),
         }
     }
 
-    /// Sends `report` as an event. Returns at once: the SDK's thread sends it.
+    /// Sends `report` as an event, unless its group sent its share this minute. Returns at
+    /// once: the SDK's thread sends it.
     pub fn capture(&self, report: &ErrorReport) {
-        if let Some(client) = &self.client {
-            client.capture_event(event(report, &self.server_url), None);
+        let Some(client) = &self.client else { return };
+        if self.per_group.check_key(&group_id(&report.place)).is_err() {
+            return;
         }
+        client.capture_event(event(report, &self.server_url), None);
     }
 
     /// Waits at most `limit` for the queued events to be sent, for a clean shutdown. The SDK's
@@ -114,7 +139,7 @@ pub fn event(report: &ErrorReport, server_url: &str) -> Event<'static> {
         .rev()
         .map(|line| Exception {
             ty: kind.to_string(),
-            value: Some(line.clone()),
+            value: Some(redact::url_text(line)),
             ..Default::default()
         })
         .collect();
@@ -135,14 +160,26 @@ pub fn event(report: &ErrorReport, server_url: &str) -> Event<'static> {
     }
     let request = (!report.method.is_empty()).then(|| {
         let query = (!report.query.is_empty()).then(|| report.query.clone());
-        let form = (!report.form.is_empty())
-            .then(|| serde_urlencoded::to_string(&report.form).ok())
+        // The field names say which form it was; the values (posts, emails, profiles) stay in
+        // the inbox, in our own database.
+        let fields: Vec<(&str, &str)> = report
+            .form
+            .iter()
+            .map(|(name, _)| (name.as_str(), REDACTED))
+            .collect();
+        let form = (!fields.is_empty())
+            .then(|| serde_urlencoded::to_string(&fields).ok())
             .flatten();
         Request {
             url: format!("{server_url}{}", report.path).parse().ok(),
             method: Some(report.method.clone()),
             query_string: query,
-            headers: report.headers.iter().cloned().collect(),
+            headers: report
+                .headers
+                .iter()
+                .filter(|(name, _)| !ADDRESS_HEADERS.contains(&name.to_ascii_lowercase().as_str()))
+                .cloned()
+                .collect(),
             data: form,
             ..Default::default()
         }
@@ -166,6 +203,9 @@ pub fn event(report: &ErrorReport, server_url: &str) -> Event<'static> {
 /// (never the email or the address).
 pub fn scrub(mut event: Event<'static>) -> Event<'static> {
     if let Some(request) = &mut event.request {
+        request
+            .headers
+            .retain(|name, _| !ADDRESS_HEADERS.contains(&name.to_ascii_lowercase().as_str()));
         for (name, value) in request.headers.iter_mut() {
             *value = if redact::is_secret_field(name) {
                 REDACTED.to_string()

@@ -37,6 +37,24 @@ async fn groups_counting(app: &TestApp, total: i64) -> Vec<(String, String, i64,
     }
 }
 
+/// Waits until `count` occurrences are kept (the latest reports are written once a second).
+async fn occurrences_kept(app: &TestApp, count: i64) {
+    let start = Instant::now();
+    while app.query(|conn| {
+        microblog::db::schema::error_occurrences::table
+            .count()
+            .get_result::<i64>(conn)
+            .unwrap()
+    }) < count
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{count} occurrences kept"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A logged-in admin, granted the role as `microblog admin NAME` grants it.
 async fn admin(app: &TestApp, username: &str) -> Browser {
     let browser = app.logged_in(username).await;
@@ -84,6 +102,7 @@ async fn an_admin_sees_each_failure_once_with_its_count_users_and_occurrences() 
         ids
     };
     let groups = groups_counting(&app, 3).await;
+    occurrences_kept(&app, 3).await;
     let id = &groups[0].0;
 
     // Act
@@ -259,6 +278,7 @@ async fn the_json_inbox_answers_admin_tokens_only() {
     let susan = app.logged_in("susan").await;
     susan.post("/test/missing/5", &[]).await;
     let id = groups_counting(&app, 1).await[0].0.clone();
+    occurrences_kept(&app, 1).await;
     let user_token = app.api_tokens("susan").await["access_token"]
         .as_str()
         .unwrap()
@@ -331,6 +351,7 @@ async fn a_flood_of_panics_is_one_group_that_counts_them_all_and_keeps_twenty() 
         handle.await.unwrap();
     }
     let groups = groups_counting(&app, (CLIENTS * EACH) as i64).await;
+    occurrences_kept(&app, 20).await;
     let kept: i64 = app.query(|conn| {
         microblog::db::schema::error_occurrences::table
             .count()

@@ -24,7 +24,7 @@ async fn a_failure_reaches_sentry_with_its_request_id_and_user_id_and_no_secret(
     let panicked = susan
         .post(
             "/test/panic?page=2&token=query-secret-owl",
-            &[("password", "form-secret-owl"), ("post", "hello")],
+            &[("password", "form-secret-owl"), ("post", "a-post-body-owl")],
         )
         .await;
     let failed = susan.post("/test/missing/7", &[]).await;
@@ -72,7 +72,7 @@ async fn a_failure_reaches_sentry_with_its_request_id_and_user_id_and_no_secret(
     assert!(panic["request"]["data"]
         .as_str()
         .unwrap()
-        .contains("post=hello"));
+        .contains("post=%5Bredacted%5D"));
     let failure = events
         .iter()
         .find(|event| event["tags"]["request_id"] == request_id(&failed).as_str())
@@ -84,6 +84,7 @@ async fn a_failure_reaches_sentry_with_its_request_id_and_user_id_and_no_secret(
             "form-secret-owl",
             "susan@example.com",
             "microblog_session=",
+            "a-post-body-owl",
         ] {
             assert!(
                 !envelope.raw.contains(secret),

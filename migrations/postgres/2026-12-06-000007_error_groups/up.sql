@@ -1,4 +1,4 @@
--- `../sqlite/2026-12-06-000007_error_groups` in PostgreSQL's words: a SERIAL id for the occurrences.
+-- `../sqlite/2026-12-06-000007_error_groups` in PostgreSQL's words: a BIGSERIAL id for the occurrences (SQLite's INTEGER key is 64 bits already).
 -- The error inbox, grown from the error mails' flood control (`error_mail_counts`): one row per
 -- group of failures, shared by every instance on this database, counting for the inbox and for
 -- the mails alike. The old counts only held mails back; they start again here.
@@ -31,7 +31,7 @@ CREATE INDEX error_groups_by_status ON error_groups (status, last_seen);
 
 -- The latest occurrences of each group (the counting keeps at most 20 per group).
 CREATE TABLE error_occurrences (
-    id         SERIAL PRIMARY KEY,
+    id         BIGSERIAL PRIMARY KEY,
     group_id   TEXT NOT NULL REFERENCES error_groups (id) ON DELETE CASCADE,
     seen_at    TIMESTAMP NOT NULL,
     request_id TEXT NOT NULL,
@@ -53,3 +53,4 @@ CREATE TABLE error_group_hours (
     occurrences BIGINT NOT NULL,
     PRIMARY KEY (group_id, hour)
 );
+CREATE INDEX error_group_hours_by_hour ON error_group_hours (hour);

@@ -52,3 +52,4 @@ CREATE TABLE error_group_hours (
     occurrences BIGINT NOT NULL,
     PRIMARY KEY (group_id, hour)
 );
+CREATE INDEX error_group_hours_by_hour ON error_group_hours (hour);

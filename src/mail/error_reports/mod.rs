@@ -43,9 +43,6 @@ use crate::tracking::sentry::Sentry;
 /// How many held-back request ids one mail lists.
 const COUNTED_IDS: usize = 100;
 
-/// Seconds between two retention sweeps.
-const SWEEP_EVERY: u32 = 5;
-
 /// Mails waiting to be sent before new ones are dropped (and counted).
 const QUEUE_LENGTH: usize = 32;
 

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
@@ -51,6 +51,12 @@ pub(super) struct Outbox {
 /// each such pause are counted in one transaction.
 const GATHER: Duration = Duration::from_millis(50);
 
+/// The least time between two writes of a group's latest reports.
+const KEEP_REPORTS_EVERY: Duration = Duration::from_secs(1);
+
+/// The time between two retention sweeps.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+
 /// The background sender: counts what was reported, claims the mails that are due (from the
 /// database, every second and soon after each report) and sends them one at a time.
 pub(super) async fn send_mails(
@@ -61,7 +67,7 @@ pub(super) async fn send_mails(
     let mut sending_failed = false;
     let mut counting_failed = false;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let mut counts = 0u32;
+    let mut schedule = Schedule::default();
     loop {
         let Some(strong) = reporter.upgrade() else {
             return;
@@ -75,9 +81,7 @@ pub(super) async fn send_mails(
             _ = tick.tick() => Vec::new(),
         };
         let mails = if mails.is_empty() {
-            counts = counts.wrapping_add(1);
-            let sweep = counts % super::SWEEP_EVERY == 1;
-            let counted = strong.count_and_claim(&outbox.pool, sweep).await;
+            let counted = strong.count_and_claim(&outbox.pool, schedule.due()).await;
             tokio::time::sleep(GATHER).await;
             match counted {
                 Ok(mails) => {
@@ -132,33 +136,48 @@ async fn send_one(outbox: &Outbox, mail: ErrorMail, failing: &mut bool) {
 
 impl ErrorReporter {
     /// Counts what was reported since the last call in their groups, then claims the groups
-    /// whose mail is due (within the per-minute cap) and returns their mails. Every
-    /// [`SWEEP_EVERY`]th call (`sweep`) also deletes what retention no longer keeps.
+    /// whose mail is due (within the per-minute cap) and returns their mails. `chores` says
+    /// which of the slower work is due: keeping the latest reports, deleting what retention
+    /// no longer keeps.
     pub(super) async fn count_and_claim(
         self: Arc<Self>,
         pool: &DbPool,
-        sweep: bool,
+        chores: Chores,
     ) -> Result<Vec<ErrorMail>, AppError> {
         let interval = TimeDelta::from_std(self.interval).unwrap_or(TimeDelta::MAX);
         let reporter = self.clone();
         db::run_unobserved(pool, move |conn| {
             // Taken only once a connection is there: if none comes, nothing is lost.
             let batch = reporter.take_held();
+            // One order on every instance, so that two counting at once on PostgreSQL wait
+            // for each other's rows instead of deadlocking.
+            let mut places: Vec<&String> = batch.keys().collect();
+            places.sort();
             // No write (and on SQLite no write lock) on the ticks with nothing to count.
             let counted = if batch.is_empty() {
                 Ok(())
             } else {
                 write_transaction(conn, |conn| {
-                    batch
-                        .iter()
-                        .try_for_each(|(place, held)| counting::count(conn, place, held))
+                    places.iter().try_for_each(|place| match batch.get(*place) {
+                        Some(held) => counting::count(conn, place, held, chores.keep_reports),
+                        None => Ok(()),
+                    })
                 })
             };
             if let Err(error) = counted {
                 reporter.hold_again(batch);
                 return Err(error);
             }
-            if sweep {
+            if !chores.keep_reports {
+                // Counted; their latest reports wait for the next write of reports.
+                reporter.hold_again(
+                    batch
+                        .into_iter()
+                        .map(|(place, held)| (place, held.reports_only()))
+                        .collect(),
+                );
+            }
+            if chores.sweep {
                 inbox::delete_expired(conn, reporter.retention)?;
             }
             let changes = reporter.changes.load(Ordering::SeqCst);
@@ -195,6 +214,40 @@ impl ErrorReporter {
             Ok(mails)
         })
         .await
+    }
+}
+
+/// The slower work of a count, and whether it is due.
+#[derive(Clone, Copy)]
+pub(super) struct Chores {
+    /// Store the latest reports as occurrences: at most once a second, so that a flood of
+    /// failures is a flood of counts in memory, not of rows written and deleted.
+    keep_reports: bool,
+    /// Delete the groups past ERROR_RETENTION_DAYS and the hours past a day.
+    sweep: bool,
+}
+
+/// When the chores were last done.
+#[derive(Default)]
+struct Schedule {
+    reports_kept: Option<Instant>,
+    swept: Option<Instant>,
+}
+
+impl Schedule {
+    fn due(&mut self) -> Chores {
+        let now = Instant::now();
+        let due = |last: &mut Option<Instant>, every: Duration| {
+            let due = last.is_none_or(|last| now.duration_since(last) >= every);
+            if due {
+                *last = Some(now);
+            }
+            due
+        };
+        Chores {
+            keep_reports: due(&mut self.reports_kept, KEEP_REPORTS_EVERY),
+            sweep: due(&mut self.swept, SWEEP_EVERY),
+        }
     }
 }
 

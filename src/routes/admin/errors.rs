@@ -24,12 +24,13 @@ const PER_PAGE: i64 = 25;
 /// The longest search the inbox takes (a title is at most 200 characters).
 const SEARCH_CHARS: usize = 200;
 
-/// `?status=&q=&page=`.
+/// `?status=&q=&page=`, all as text: a query that does not parse must not answer a visitor
+/// before the admin check does (an anonymous one is sent to the login page).
 #[derive(Debug, Deserialize)]
 pub struct InboxQuery {
     status: Option<String>,
     q: Option<String>,
-    page: Option<i64>,
+    page: Option<String>,
 }
 
 /// A status named in a query or a path: `all` (or nothing) is every status.
@@ -125,7 +126,12 @@ pub async fn inbox(
             .as_deref()
             .map(|q| q.trim().chars().take(SEARCH_CHARS).collect()),
     };
-    let page_number = query.page.unwrap_or(1).max(1);
+    let page_number = query
+        .page
+        .as_deref()
+        .and_then(|page| page.parse::<i64>().ok())
+        .unwrap_or(1)
+        .max(1);
     let search = filter.search.clone().unwrap_or_default();
     let (groups, hours) = db::run(&state.pool, move |conn| {
         let groups = inbox::groups(conn, &filter, page_number, PER_PAGE)?;
