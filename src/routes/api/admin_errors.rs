@@ -72,8 +72,9 @@ pub struct OccurrenceOut {
 pub struct ErrorsQuery {
     /// Only groups with this status.
     pub status: Option<Status>,
-    /// Words the title contains, regardless of case (at most 200 characters).
-    #[param(max_length = 200)]
+    /// Words the title contains, regardless of case (at most 200 characters). No control
+    /// characters: `web/control_characters.rs` refuses them in every query.
+    #[param(max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub q: Option<String>,
 }
 
