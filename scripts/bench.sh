@@ -12,6 +12,7 @@
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench scripts/bench.sh   # an empty database
 #   DATABASE_URL=postgres scripts/bench.sh   # a throwaway server from scripts/postgres.sh
 #   BIN=/tmp/microblog-before scripts/bench.sh   # another build (say, of an older commit)
+#   METRICS_ADDR=off scripts/bench.sh   # without the /metrics listener (on a free port by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,7 +40,7 @@ postgres) chmod 711 "$WORK"  # the postgres user must reach its folder inside
 postgres://*|postgresql://*) backend=PostgreSQL ;;
 *) DATABASE_URL="$WORK/bench.db"; backend=SQLite ;;
 esac
-export DATABASE_URL LOG_DIR="$WORK/logs" PORT DEBUG=0 LOG_LEVEL=warn \
+export DATABASE_URL LOG_DIR="$WORK/logs" PORT DEBUG=0 LOG_LEVEL=warn METRICS_ADDR=${METRICS_ADDR:-127.0.0.1:0} \
     SECRET_KEY=benchmark-secret-key-0123456789abcdef
 "$BIN" seed >/dev/null
 

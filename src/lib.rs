@@ -12,6 +12,7 @@ pub mod connection;
 pub mod db;
 pub mod errors;
 pub mod mail;
+pub mod metrics;
 pub mod models;
 pub mod password;
 pub mod routes;

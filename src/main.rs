@@ -50,6 +50,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         open_files = %application.open_files(),
         admins = %settings.admins.join(","),
         lab = settings.error_lab,
+        metrics = %application
+            .metrics_address()
+            .map_or("off".to_string(), |address| format!("http://{address}/metrics")),
         "Microblog startup"
     );
     application.run_until_stopped().await?;

@@ -7,6 +7,7 @@
 //! arenas of the blocking pool (600 wrong logins used to leave the process at 2.9 GB), and given
 //! back after a quiet while. Past the queue, the request gets our 503 with `Retry-After`.
 
+use prometheus_client::metrics::counter::Counter;
 use std::cell::RefCell;
 use std::time::Duration;
 
@@ -122,11 +123,12 @@ struct Job {
 /// The hashing threads and their bounded queue.
 pub struct Hashers {
     jobs: Sender<Job>,
+    refused: Counter,
 }
 
 impl Hashers {
     /// One hashing thread per core.
-    pub fn start() -> Self {
+    pub fn start(refused: Counter) -> Self {
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         // crossbeam's channel, not std's: each thread waits on it with a timeout of its own
         // (behind one Mutex around std's receiver, the thread holding it starved the others,
@@ -138,7 +140,13 @@ impl Hashers {
                 .name(format!("password-hashing-{n}"))
                 .spawn(move || run_jobs(&receiver));
         }
-        Hashers { jobs }
+        Hashers { jobs, refused }
+    }
+
+    /// Reads how many checks wait for a thread (for the metrics).
+    pub fn queue_depth(&self) -> impl Fn() -> usize + Send + Sync + 'static {
+        let jobs = self.jobs.clone();
+        move || jobs.len()
     }
 
     /// A new hash of `password`.
@@ -170,7 +178,8 @@ impl Hashers {
         match self.jobs.try_send(job) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
-                return Err(AppError::Overloaded("Too many password checks are waiting"))
+                self.refused.inc();
+                return Err(AppError::Overloaded("Too many password checks are waiting"));
             }
             Err(TrySendError::Disconnected(_)) => {
                 return Err(AppError::unexpected(anyhow::anyhow!(

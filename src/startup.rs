@@ -24,6 +24,9 @@ use crate::errors::panics;
 use crate::mail::error_reports::ErrorReporter;
 use crate::mail::reset_mails::{ResetMailSettings, ResetMails};
 use crate::mail::{MailSetupError, Mailer};
+use crate::metrics::middleware::record_request;
+use crate::metrics::readings::Live;
+use crate::metrics::{listener, Metrics};
 use crate::password::Hashers;
 use crate::routes;
 use crate::telemetry::{request_id_header, MicroblogRootSpan};
@@ -61,12 +64,19 @@ pub enum StartupError {
         address: String,
         source: std::io::Error,
     },
+    #[error("METRICS_ADDR: cannot listen on {address} ({source}); set another host:port, or off")]
+    MetricsBind {
+        address: String,
+        source: std::io::Error,
+    },
 }
 
 /// A bound, ready-to-run server.
 pub struct Application {
     port: u16,
     server: Server,
+    /// `GET /metrics` on METRICS_ADDR, and the address it got.
+    metrics_server: Option<(Server, std::net::SocketAddr)>,
     state: web::Data<AppState>,
     mail: String,
     open_files: String,
@@ -78,10 +88,16 @@ fn shared_state(
     settings: Settings,
     pool: db::DbPool,
     templates: Arc<Templates>,
+    metrics: Arc<Metrics>,
 ) -> Result<AppState, StartupError> {
     let mailer = Arc::new(Mailer::new(&settings.mail, &settings.log.dir)?);
-    let error_reporter =
-        ErrorReporter::start(mailer.clone(), templates.clone(), &settings, pool.clone());
+    let error_reporter = ErrorReporter::start(
+        mailer.clone(),
+        templates.clone(),
+        &settings,
+        pool.clone(),
+        metrics.clone(),
+    );
     let secret = settings.secret_key.expose();
     let fallbacks: Vec<&[u8]> = settings
         .secret_key_fallbacks
@@ -101,15 +117,48 @@ fn shared_state(
         access_tokens: AccessTokens::new(secret, &fallbacks, settings.access_token_seconds),
         reset,
         reset_mails,
-        hashers: Hashers::start(),
+        hashers: Hashers::start(metrics.hashing_refusals.clone()),
         draining: Arc::new(AtomicBool::new(false)),
-        rate_limits: RateLimits::start(&settings.rate_limits),
+        rate_limits: RateLimits::start(&settings.rate_limits, &metrics),
+        metrics,
         mailer,
         error_reporter,
         pool,
         templates,
         settings,
     })
+}
+
+/// Tells the metrics where to read the values they take at scrape time, and samples the
+/// status page's history every second.
+fn watch_live_values(state: &web::Data<AppState>) {
+    let pool = state.pool.clone();
+    let reporter = Arc::downgrade(&state.error_reporter);
+    let hashing_queue = state.hashers.queue_depth();
+    state.metrics.read_live_values_with(Box::new(move || {
+        let pool = pool.state();
+        Live {
+            pool_in_use: pool.in_use,
+            pool_idle: pool.idle,
+            pool_size: pool.size,
+            database_down: pool.database_down,
+            hashing_queue: hashing_queue(),
+            mail_queue: reporter.upgrade().map_or(0, |r| r.mails_queued()),
+            write_conflicts_retried: db::write_conflicts_retried(),
+        }
+    }));
+    let metrics = Arc::downgrade(&state.metrics);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let Some(metrics) = metrics.upgrade() else {
+                return;
+            };
+            let live = metrics.live();
+            metrics.history.tick(live.as_ref());
+        }
+    });
 }
 
 /// The keys that seal session cookies: the current one, and SECRET_KEY_FALLBACKS' for cookies
@@ -140,11 +189,16 @@ impl Application {
         settings: Settings,
         more_routes: fn(&mut web::ServiceConfig),
     ) -> Result<Self, StartupError> {
+        let metrics = Metrics::new();
         let pool = db::connect(
             &settings.database_url,
             settings.database_pool_size,
             settings.database_timeout(),
-        )?;
+        )?
+        .observed_by(db::PoolMetrics {
+            wait: Some(metrics.pool_wait.clone()),
+            timeouts: metrics.pool_timeouts.clone(),
+        });
         db::keep_wal_small(&pool, &settings.database_url);
         let templates = Templates::load("templates", settings.debug)
             .map_err(|e| StartupError::Templates(format!("{e:?}").replace('\n', " ")))?;
@@ -165,7 +219,17 @@ impl Application {
         let (open_files, connections_per_worker) = open_files_and_connections(workers);
         let session_keys = web::Data::new(session_keys(&settings));
         let session_key = session_keys.current.clone();
-        let state = web::Data::new(shared_state(settings, pool, templates)?);
+        let metrics_server = match settings.metrics_addr {
+            Some(address) => Some(listener::serve(address, metrics.clone()).map_err(|source| {
+                StartupError::MetricsBind {
+                    address: address.to_string(),
+                    source,
+                }
+            })?),
+            None => None,
+        };
+        let state = web::Data::new(shared_state(settings, pool, templates, metrics)?);
+        watch_live_values(&state);
         let mail = state.mailer.description.clone();
 
         let state_for_shutdown = state.clone();
@@ -205,6 +269,7 @@ impl Application {
                 .wrap(sessions)
                 .wrap(from_fn(reseal_old_session_cookie))
                 .wrap(CatchPanics)
+                .wrap(from_fn(record_request))
                 .wrap(from_fn(request_id_header))
                 .wrap(from_fn(close_when_draining))
                 .wrap(default_headers(secure_cookies))
@@ -223,6 +288,7 @@ impl Application {
         Ok(Application {
             port,
             server,
+            metrics_server,
             state: state_for_shutdown,
             mail,
             open_files,
@@ -232,6 +298,11 @@ impl Application {
     /// The port actually bound.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Where `GET /metrics` listens, if it does (the port actually bound).
+    pub fn metrics_address(&self) -> Option<std::net::SocketAddr> {
+        self.metrics_server.as_ref().map(|(_, address)| *address)
     }
 
     /// The open-files limit (or why it could not be raised), for the startup line.
@@ -251,6 +322,11 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
         let state = self.state.clone();
+        let metrics_handle = self.metrics_server.map(|(server, _)| {
+            let handle = server.handle();
+            tokio::spawn(server);
+            handle
+        });
         tokio::spawn(async move {
             stop_requested().await;
             state.draining.store(true, Ordering::SeqCst);
@@ -260,6 +336,9 @@ impl Application {
             handle.stop(true).await;
         });
         let served = self.server.await;
+        if let Some(metrics) = metrics_handle {
+            metrics.stop(false).await;
+        }
         let mail_timeout = Duration::from_secs(self.state.settings.mail.timeout_seconds + 1);
         self.state.error_reporter.flush(mail_timeout).await;
         served

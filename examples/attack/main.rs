@@ -72,6 +72,7 @@ impl Server {
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env_clear()
             .env("PORT", port.to_string())
+            .env("METRICS_ADDR", "off")
             .env("DATABASE_URL", database_for(dir.path()))
             .env("LOG_DIR", dir.path().join("logs"))
             .env("SECRET_KEY", "attack-harness-secret-key-0123456789abcdef")

@@ -94,6 +94,21 @@ impl Env<'_> {
         }
     }
 
+    /// METRICS_ADDR: `host:port`, by default on loopback; `off` turns the listener off.
+    pub fn metrics_addr(&self) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        let value = self.string("METRICS_ADDR", "127.0.0.1:9464");
+        if value.eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        value.parse().map(Some).map_err(|_| {
+            self.invalid(
+                "METRICS_ADDR",
+                &value,
+                "host:port such as 127.0.0.1:9464 (an IP address, not a name), or off",
+            )
+        })
+    }
+
     /// SENTRY_DSN (checked now: the SDK would panic on a bad one) and SENTRY_ENVIRONMENT.
     pub fn sentry(&self, debug: bool) -> Result<Option<super::SentrySettings>, ConfigError> {
         let Some(dsn) = self.optional("SENTRY_DSN") else {

@@ -69,6 +69,8 @@ pub struct Settings {
     pub error_retention_days: u32,
     /// Sentry, when SENTRY_DSN is set.
     pub sentry: Option<SentrySettings>,
+    /// Where `GET /metrics` listens (never the public port); `None` with METRICS_ADDR=off.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// The rate limits (see `web/rate_limits.rs`); counts per minute for logins, per hour for the
@@ -237,6 +239,7 @@ impl Settings {
             server_url: env.server_url(&host)?,
             error_retention_days: env.ranged("ERROR_RETENTION_DAYS", 30, 0, 36_500)?,
             sentry: env.sentry(debug)?,
+            metrics_addr: env.metrics_addr()?,
             host,
         })
     }

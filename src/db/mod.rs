@@ -15,12 +15,14 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{Pool, PooledConnection};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::histogram::Histogram;
 
 use crate::errors::AppError;
 
 pub use connection::{Connector, DbConnection};
 pub use outage::Outage;
-pub use transactions::write_transaction;
+pub use transactions::{write_conflicts_retried, write_transaction};
 pub use url::DatabaseUrl;
 pub use wal::{keep_wal_small, WAL_LIMIT_BYTES};
 
@@ -32,6 +34,23 @@ const STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct DbPool {
     pool: Pool<Connector>,
     outage: Arc<Outage>,
+    observed: PoolMetrics,
+}
+
+/// What the pool reports to the metrics: the time requests wait for a connection, and the
+/// waits that ended without one.
+#[derive(Clone, Default)]
+pub struct PoolMetrics {
+    pub wait: Option<Histogram>,
+    pub timeouts: Counter,
+}
+
+/// The pool at one moment.
+pub struct PoolState {
+    pub in_use: u32,
+    pub idle: u32,
+    pub size: u32,
+    pub database_down: bool,
 }
 
 /// Why the database could not be prepared at start. Each message names DATABASE_URL (its
@@ -81,10 +100,28 @@ pub fn connect(
     Ok(DbPool {
         pool,
         outage: Arc::new(Outage::default()),
+        observed: PoolMetrics::default(),
     })
 }
 
 impl DbPool {
+    /// The same pool, reporting its waits to `observed`.
+    pub fn observed_by(mut self, observed: PoolMetrics) -> Self {
+        self.observed = observed;
+        self
+    }
+
+    /// Connections in use and idle, the most there may be, and whether an outage is on.
+    pub fn state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState {
+            in_use: state.connections.saturating_sub(state.idle_connections),
+            idle: state.idle_connections,
+            size: self.pool.max_size(),
+            database_down: self.outage.is_down(),
+        }
+    }
+
     /// A connection for work outside requests (the seed command, the error mails' flood
     /// control): it does not count towards an outage.
     pub fn get(&self) -> Result<PooledConnection<Connector>, AppError> {
@@ -123,12 +160,21 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
+    let observed = pool.observed.clone();
     let pool = pool.pool.clone();
     let span = tracing::Span::current();
     actix_web::web::block(move || {
         let _entered = span.enter();
         crate::errors::panics::catching(|| {
-            let mut conn = pool.get().map_err(AppError::from)?;
+            let waiting = std::time::Instant::now();
+            let conn = pool.get();
+            if let Some(wait) = &observed.wait {
+                wait.observe(waiting.elapsed().as_secs_f64());
+            }
+            let mut conn = conn.map_err(|error| {
+                observed.timeouts.inc();
+                AppError::from(error)
+            })?;
             query(&mut conn)
         })
     })

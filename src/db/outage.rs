@@ -32,6 +32,11 @@ impl Outage {
         true
     }
 
+    /// Whether requests are being answered 503 for an outage.
+    pub fn is_down(&self) -> bool {
+        self.down.load(Ordering::Relaxed)
+    }
+
     /// Records that the database answered; ends the outage if there was one.
     pub fn answered(&self) {
         if !self.down.load(Ordering::Relaxed) {

@@ -3,11 +3,21 @@
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::result::Error as DieselError;
 use diesel::Connection;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::DbConnection;
 use crate::errors::{AppError, ResultExt};
 
 type Manager = <DbConnection as Connection>::TransactionManager;
+
+/// Write conflicts tried once more, in this process (a counter for the metrics: the
+/// transaction has no application state to count in).
+static RETRIED: AtomicU64 = AtomicU64::new(0);
+
+/// Write conflicts tried once more since the process started.
+pub fn write_conflicts_retried() -> u64 {
+    RETRIED.load(Ordering::Relaxed)
+}
 
 /// Runs `work` in one transaction: committed if it returns `Ok`, rolled back if it returns an
 /// error (or if the commit fails).
@@ -23,6 +33,7 @@ pub fn write_transaction<T>(
 ) -> Result<T, AppError> {
     match attempt(conn, &mut work) {
         Err(AppError::WriteConflict(first)) => {
+            RETRIED.fetch_add(1, Ordering::Relaxed);
             tracing::info!(error = %first, "A write conflicted with another; trying once more");
             attempt(conn, &mut work)
         }

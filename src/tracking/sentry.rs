@@ -73,14 +73,17 @@ impl Sentry {
         }
     }
 
-    /// Sends `report` as an event, unless its group sent its share this minute. Returns at
-    /// once: the SDK's thread sends it.
-    pub fn capture(&self, report: &ErrorReport) {
-        let Some(client) = &self.client else { return };
+    /// Sends `report` as an event, unless its group sent its share this minute (then
+    /// `false`). Returns at once: the SDK's thread sends it.
+    pub fn capture(&self, report: &ErrorReport) -> bool {
+        let Some(client) = &self.client else {
+            return false;
+        };
         if self.per_group.check_key(&group_id(&report.place)).is_err() {
-            return;
+            return false;
         }
         client.capture_event(event(report, &self.server_url), None);
+        true
     }
 
     /// Waits at most `limit` for the queued events to be sent, for a clean shutdown. The SDK's

@@ -75,6 +75,9 @@ pub async fn check_csrf(
         _ => false,
     };
     if !valid {
+        if let Some(state) = req.app_data::<actix_web::web::Data<super::state::AppState>>() {
+            state.metrics.csrf_refusals.inc();
+        }
         return Ok(req.error_response(AppError::CsrfRejected));
     }
     req.set_payload(body.into());

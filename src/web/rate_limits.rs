@@ -5,6 +5,7 @@
 //!
 //! Limits are per process: two instances each allow the full rate.
 
+use crate::metrics::{Metrics, RateLimitCounter};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
@@ -26,11 +27,12 @@ pub struct Limit<K: Hash + Eq + Clone> {
     limiter: DefaultKeyedRateLimiter<K>,
     /// When each limited key was last warned about, so a burst gives one line.
     warned: Mutex<HashMap<K, Instant>>,
+    refused: RateLimitCounter,
 }
 
 impl<K: Hash + Eq + Clone + std::fmt::Debug> Limit<K> {
     /// At most `count` per `period`: that many at once, then one every `period / count`.
-    fn new(name: &'static str, count: u32, period: Duration) -> Self {
+    fn new(name: &'static str, count: u32, period: Duration, metrics: &Metrics) -> Self {
         let count = NonZeroU32::new(count).unwrap_or(NonZeroU32::MIN);
         let quota = Quota::with_period(period / count.get())
             .unwrap_or_else(|| Quota::per_second(count))
@@ -40,6 +42,7 @@ impl<K: Hash + Eq + Clone + std::fmt::Debug> Limit<K> {
             period,
             limiter: DefaultKeyedRateLimiter::keyed(quota),
             warned: Mutex::new(HashMap::new()),
+            refused: metrics.rate_limit_counter(name),
         }
     }
 
@@ -48,6 +51,7 @@ impl<K: Hash + Eq + Clone + std::fmt::Debug> Limit<K> {
         let Err(not_until) = self.limiter.check_key(key) else {
             return Ok(());
         };
+        self.refused.inc();
         let retry_after = not_until
             .wait_time_from(DefaultClock::default().now())
             .as_secs()
@@ -124,27 +128,36 @@ const HOUR: Duration = Duration::from_secs(3600);
 
 impl RateLimits {
     /// The limits, and a task that forgets idle keys every minute.
-    pub fn start(settings: &RateLimitSettings) -> Arc<Self> {
+    pub fn start(settings: &RateLimitSettings, metrics: &Metrics) -> Arc<Self> {
+        let m = metrics;
         let limits = Arc::new(RateLimits {
             enabled: settings.enabled,
-            login_per_client: Limit::new("login per client", settings.login_per_client, MINUTE),
-            login_per_account: Limit::new("login per account", settings.login_per_account, MINUTE),
+            login_per_client: Limit::new("login per client", settings.login_per_client, MINUTE, m),
+            login_per_account: Limit::new(
+                "login per account",
+                settings.login_per_account,
+                MINUTE,
+                m,
+            ),
             register_per_client: Limit::new(
                 "registration per client",
                 settings.register_per_client,
                 HOUR,
+                m,
             ),
             reset_per_client: Limit::new(
                 "reset request per client",
                 settings.reset_per_client,
                 HOUR,
+                m,
             ),
             reset_per_email: Limit::new(
                 "reset request per address",
                 settings.reset_per_email,
                 HOUR,
+                m,
             ),
-            lab_per_client: Limit::new("lab rate-limit experiment", 3, MINUTE),
+            lab_per_client: Limit::new("lab rate-limit experiment", 3, MINUTE, m),
         });
         let weak = Arc::downgrade(&limits);
         tokio::spawn(async move {

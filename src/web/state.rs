@@ -14,6 +14,7 @@ use crate::errors::AppError;
 use crate::mail::error_reports::ErrorReporter;
 use crate::mail::reset_mails::ResetMails;
 use crate::mail::Mailer;
+use crate::metrics::Metrics;
 use crate::password::Hashers;
 use crate::templates::Templates;
 use crate::tokens::Signer;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub draining: Arc<AtomicBool>,
     /// Mails unhandled errors to the admins, off the request path.
     pub error_reporter: Arc<ErrorReporter>,
+    /// The counters, gauges and histograms behind `/metrics` and `/admin/status`.
+    pub metrics: Arc<Metrics>,
 }
 
 /// The shared application state registered in `startup.rs`.

@@ -38,6 +38,8 @@ static TRACING: LazyLock<Option<telemetry::TelemetryGuard>> = LazyLock::new(|| {
 pub struct TestApp {
     pub address: String,
     pub port: u16,
+    /// `http://host:port` of `GET /metrics`, when METRICS_ADDR was set.
+    pub metrics_address: Option<String>,
     /// The same database the server uses, for arranging and asserting.
     pub pool: DbPool,
     pub log_dir: PathBuf,
@@ -74,6 +76,8 @@ pub async fn spawn_app_with_routes(
             "test-secret-key-that-is-long-enough-0123456789".into(),
         ),
         ("POSTS_PER_PAGE".into(), "5".into()),
+        // A test that reads the metrics asks for them (`127.0.0.1:0`, a free port).
+        ("METRICS_ADDR".into(), "off".into()),
     ]);
     for (name, value) in overrides {
         vars.insert(name.to_string(), value.to_string());
@@ -84,12 +88,16 @@ pub async fn spawn_app_with_routes(
         .await
         .expect("the application starts");
     let port = application.port();
+    let metrics_address = application
+        .metrics_address()
+        .map(|address| format!("http://{address}"));
     tokio::spawn(application.run_until_stopped());
     let pool = db::connect(&settings.database_url, 2, Duration::from_secs(5))
         .expect("the test database opens");
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
+        metrics_address,
         pool,
         log_dir,
         settings,

@@ -22,6 +22,7 @@ mod learners_path;
 mod logging;
 mod mail;
 mod memory;
+mod metrics;
 mod pages;
 mod pipelining;
 mod postgres;

@@ -33,6 +33,7 @@ impl TestProcess {
             .env_clear()
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env("PORT", "0")
+            .env("METRICS_ADDR", "off")
             .env("DATABASE_URL", &database.url)
             .env("LOG_DIR", &log_dir)
             .env(

@@ -36,6 +36,7 @@ use chrono::TimeDelta;
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::errors::report::ErrorReport;
+use crate::metrics::Metrics;
 use crate::templates::Templates;
 use crate::tracking::counting::Held;
 use crate::tracking::sentry::Sentry;
@@ -84,6 +85,7 @@ pub struct ErrorReporter {
     server_url: String,
     retention: TimeDelta,
     sentry: Option<Sentry>,
+    pub(super) metrics: Arc<Metrics>,
     /// Unresolved groups when last counted (-1 before the first count), for the navigation.
     unresolved: AtomicI64,
     /// Moves on each admin's change, so a count read before it is not stored after it.
@@ -108,6 +110,7 @@ impl ErrorReporter {
         templates: Arc<Templates>,
         settings: &Settings,
         pool: DbPool,
+        metrics: Arc<Metrics>,
     ) -> Arc<Self> {
         let per_minute = settings.mail.error_mails_per_minute;
         let (sender, receiver) = mpsc::channel(QUEUE_LENGTH);
@@ -120,6 +123,7 @@ impl ErrorReporter {
                 .sentry
                 .as_ref()
                 .map(|sentry| Sentry::start(sentry, &settings.server_url)),
+            metrics,
             unresolved: AtomicI64::new(-1),
             changes: AtomicU64::new(0),
             interval: Duration::from_secs(settings.mail.error_interval_seconds),
@@ -140,11 +144,30 @@ impl ErrorReporter {
                 templates,
                 admins: settings.admins.clone(),
                 pool,
+                metrics: reporter.metrics.clone(),
             },
             receiver,
             Arc::downgrade(&reporter),
         ));
         reporter
+    }
+
+    fn send_to_sentry(&self, report: &ErrorReport) {
+        if let Some(sentry) = &self.sentry {
+            let outcome = if sentry.capture(report) {
+                "queued"
+            } else {
+                "throttled"
+            };
+            self.metrics.sentry_event(outcome);
+        }
+    }
+
+    /// Error mails waiting to be sent (for the metrics).
+    pub fn mails_queued(&self) -> usize {
+        self.queue
+            .as_ref()
+            .map_or(0, |queue| queue.max_capacity() - queue.capacity())
     }
 
     /// Unresolved error groups, as last counted (`None` before the first count).
@@ -183,9 +206,10 @@ impl ErrorReporter {
     /// Counts an occurrence of `report`'s error in its group; the sender task decides whether
     /// it is mailed.
     pub fn report(&self, report: ErrorReport) {
-        if let Some(sentry) = &self.sentry {
-            sentry.capture(&report);
+        if report.place.starts_with("panic") {
+            self.metrics.panics.inc();
         }
+        self.send_to_sentry(&report);
         let mut held = self.lock_held();
         let places = held.len();
         match held.get_mut(&report.place) {
@@ -194,7 +218,7 @@ impl ErrorReporter {
                 held.insert(report.place.clone(), Held::new(report));
             }
             None => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
+                self.drop_reports(1);
             }
         }
         drop(held);
@@ -204,17 +228,15 @@ impl ErrorReporter {
     /// Mails the first failure of a database outage at once: the database that counts the
     /// other errors is the thing that is down. `db::run` lets one request per outage call this.
     pub fn report_outage(&self, report: ErrorReport) {
-        if let Some(sentry) = &self.sentry {
-            sentry.capture(&report);
-        }
+        self.send_to_sentry(&report);
         let Some(queue) = &self.queue else { return };
         if self.cap.check().is_err() {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+            self.drop_reports(1);
             return;
         }
         let mail = self.mail(report, 1, Vec::new(), false);
         if queue.try_send(mail).is_err() {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+            self.drop_reports(1);
         }
     }
 
@@ -234,10 +256,16 @@ impl ErrorReporter {
                     held.insert(place, again);
                 }
                 None => {
-                    self.dropped.fetch_add(again.count, Ordering::Relaxed);
+                    self.drop_reports(again.count);
                 }
             }
         }
+    }
+
+    /// Reports dropped (queue or memory full): counted for the next mail and the metrics.
+    fn drop_reports(&self, count: u64) {
+        self.dropped.fetch_add(count, Ordering::Relaxed);
+        self.metrics.error_mail("dropped", count);
     }
 
     fn lock_held(&self) -> std::sync::MutexGuard<'_, HashMap<String, Held>> {

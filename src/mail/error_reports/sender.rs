@@ -45,6 +45,7 @@ pub(super) struct Outbox {
     pub(super) templates: Arc<Templates>,
     pub(super) admins: Vec<String>,
     pub(super) pool: DbPool,
+    pub(super) metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The least time between two counts in the database: under a flood of errors, the reports of
@@ -122,15 +123,19 @@ async fn send_one(outbox: &Outbox, mail: ErrorMail, failing: &mut bool) {
         }
     };
     match outbox.mailer.send(&outbox.admins, &subject, body).await {
-        Ok(()) => *failing = false,
+        Ok(()) => {
+            *failing = false;
+            outbox.metrics.error_mail("sent", 1);
+        }
         Err(error) if !*failing => {
+            outbox.metrics.error_mail("failed", 1);
             *failing = true;
             tracing::error!(
                 error.chain = %Chain(&error),
                 "An error mail could not be sent; further failures are not logged until one succeeds"
             );
         }
-        Err(_) => {}
+        Err(_) => outbox.metrics.error_mail("failed", 1),
     }
 }
 
@@ -193,6 +198,7 @@ impl ErrorReporter {
             for (index, place) in due.iter().enumerate() {
                 if reporter.cap.check().is_err() {
                     let capped = (due.len() - index) as u64;
+                    reporter.metrics.error_mail("held_back", capped);
                     if let Some(last) = mails.last_mut() {
                         last.capped = capped;
                     }
