@@ -2,7 +2,7 @@
 //! route table is `routes::configure`.
 
 use std::net::TcpListener;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,32 +15,26 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App};
 use tracing_actix_web::TracingLogger;
 
-use crate::access_tokens::AccessTokens;
 use crate::config::Settings;
 use crate::connection::{self, open_files_and_connections, ConnectionSettings};
 use crate::db;
 use crate::errors::middleware::{render_error_pages, CatchPanics};
 use crate::errors::panics;
-use crate::mail::error_reports::ErrorReporter;
-use crate::mail::reset_mails::{ResetMailSettings, ResetMails};
-use crate::mail::{MailSetupError, Mailer};
+use crate::mail::MailSetupError;
 use crate::metrics::middleware::record_request;
-use crate::metrics::readings::Live;
+use crate::metrics::watch::watch_live_values;
 use crate::metrics::{listener, Metrics};
-use crate::password::Hashers;
 use crate::routes;
 use crate::telemetry::{request_id_header, MicroblogRootSpan};
 use crate::templates::Templates;
-use crate::tokens::{derive_key, Signer};
+use crate::tokens::derive_key;
 use crate::web::body::read_body_in_time;
 use crate::web::control_characters::refuse_control_characters;
 use crate::web::csrf::check_csrf;
-use crate::web::display::AvatarKey;
 use crate::web::draining::close_when_draining;
 use crate::web::forms::form_config;
 use crate::web::head::head_as_get;
 use crate::web::hosts::check_host;
-use crate::web::rate_limits::RateLimits;
 use crate::web::security_headers::default_headers;
 use crate::web::session_keys::{reseal_old_session_cookie, SessionKeys, SESSION_COOKIE};
 use crate::web::state::AppState;
@@ -80,85 +74,6 @@ pub struct Application {
     state: web::Data<AppState>,
     mail: String,
     open_files: String,
-}
-
-/// The state every handler shares: the mailers (and the error reporter's task) and the signing
-/// keys, each derived from SECRET_KEY for its own purpose.
-fn shared_state(
-    settings: Settings,
-    pool: db::DbPool,
-    templates: Arc<Templates>,
-    metrics: Arc<Metrics>,
-) -> Result<AppState, StartupError> {
-    let mailer = Arc::new(Mailer::new(&settings.mail, &settings.log.dir)?);
-    let error_reporter = ErrorReporter::start(
-        mailer.clone(),
-        templates.clone(),
-        &settings,
-        pool.clone(),
-        metrics.clone(),
-    );
-    let secret = settings.secret_key.expose();
-    let fallbacks: Vec<&[u8]> = settings
-        .secret_key_fallbacks
-        .iter()
-        .map(|key| key.expose())
-        .collect();
-    let reset = Signer::with_fallbacks(secret, &fallbacks, "reset");
-    let reset_mails = ResetMails::start(ResetMailSettings {
-        pool: pool.clone(),
-        mailer: mailer.clone(),
-        templates: templates.clone(),
-        signer: reset.clone(),
-        server_url: settings.server_url.clone(),
-    });
-    Ok(AppState {
-        avatar_key: AvatarKey::new(secret),
-        access_tokens: AccessTokens::new(secret, &fallbacks, settings.access_token_seconds),
-        reset,
-        reset_mails,
-        hashers: Hashers::start(metrics.hashing_refusals.clone()),
-        draining: Arc::new(AtomicBool::new(false)),
-        rate_limits: RateLimits::start(&settings.rate_limits, &metrics),
-        metrics,
-        mailer,
-        error_reporter,
-        pool,
-        templates,
-        settings,
-    })
-}
-
-/// Tells the metrics where to read the values they take at scrape time, and samples the
-/// status page's history every second.
-fn watch_live_values(state: &web::Data<AppState>) {
-    let pool = state.pool.clone();
-    let reporter = Arc::downgrade(&state.error_reporter);
-    let hashing_queue = state.hashers.queue_depth();
-    state.metrics.read_live_values_with(Box::new(move || {
-        let pool = pool.state();
-        Live {
-            pool_in_use: pool.in_use,
-            pool_idle: pool.idle,
-            pool_size: pool.size,
-            database_down: pool.database_down,
-            hashing_queue: hashing_queue(),
-            mail_queue: reporter.upgrade().map_or(0, |r| r.mails_queued()),
-            write_conflicts_retried: db::write_conflicts_retried(),
-        }
-    }));
-    let metrics = Arc::downgrade(&state.metrics);
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            let Some(metrics) = metrics.upgrade() else {
-                return;
-            };
-            let live = metrics.live();
-            metrics.history.tick(live.as_ref());
-        }
-    });
 }
 
 /// The keys that seal session cookies: the current one, and SECRET_KEY_FALLBACKS' for cookies
@@ -228,7 +143,7 @@ impl Application {
             })?),
             None => None,
         };
-        let state = web::Data::new(shared_state(settings, pool, templates, metrics)?);
+        let state = web::Data::new(AppState::new(settings, pool, templates, metrics)?);
         watch_live_values(&state);
         let mail = state.mailer.description.clone();
 

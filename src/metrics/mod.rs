@@ -1,88 +1,34 @@
 //! Seeing the site run: Prometheus metrics on a listener of their own (METRICS_ADDR), and the
 //! last hour in memory for the admins' status page.
 //!
-//! - [`Metrics`]: every counter, gauge and histogram, registered once (this file).
+//! - [`Metrics`]: every counter, gauge and histogram, registered once (this file); their
+//!   labels in [`labels`].
 //! - [`middleware`]: requests by method, route template and status, and their latency.
 //! - [`readings`]: values read at scrape time (the pool, the queues, the process).
 //! - [`history`]: the last hour, minute by minute, for `/admin/status`.
 //! - [`listener`]: `GET /metrics` on METRICS_ADDR, never on the public port.
+//! - [`watch`]: where the readings come from, and the history's clock.
 //!
 //! Every label value is bounded by the code: a route template (never the raw path), a method
 //! from a fixed list, a status code, a limit's name. Nothing a stranger sends makes a series.
 
 pub mod history;
+pub mod labels;
 pub mod listener;
 pub mod middleware;
 pub mod readings;
+pub mod watch;
 
 use std::sync::{Arc, OnceLock};
 
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
 use history::History;
+pub use labels::{LimitLabels, Method, OutcomeLabels, RequestLabels, RouteLabels, StatusLabels};
 use readings::{LiveReadings, ReadNow};
-
-/// The HTTP methods a label may name; any other is `OTHER`.
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
-#[allow(clippy::upper_case_acronyms)]
-pub enum Method {
-    GET,
-    HEAD,
-    POST,
-    PUT,
-    PATCH,
-    DELETE,
-    OPTIONS,
-    OTHER,
-}
-
-impl Method {
-    pub fn of(method: &actix_web::http::Method) -> Self {
-        match method.as_str() {
-            "GET" => Method::GET,
-            "HEAD" => Method::HEAD,
-            "POST" => Method::POST,
-            "PUT" => Method::PUT,
-            "PATCH" => Method::PATCH,
-            "DELETE" => Method::DELETE,
-            "OPTIONS" => Method::OPTIONS,
-            _ => Method::OTHER,
-        }
-    }
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RequestLabels {
-    pub method: Method,
-    /// The route template (`/user/{username}`), or `unmatched`.
-    pub route: &'static str,
-    pub status: u16,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RouteLabels {
-    pub route: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct StatusLabels {
-    pub status: u16,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct LimitLabels {
-    /// The limit's name (`login_per_client`, …): a fixed list in `web/rate_limits.rs`.
-    pub limit: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct OutcomeLabels {
-    pub outcome: &'static str,
-}
 
 /// Latency buckets from 1 ms to about 16 s, doubling: enough to tell a page from a slow one.
 fn latency_histogram() -> Histogram {
@@ -125,7 +71,7 @@ impl Metrics {
             rate_limited: Family::default(),
             hashing_refusals: Counter::default(),
             pool_timeouts: Counter::default(),
-            pool_wait: Histogram::new([0.001, 0.005, 0.025, 0.1, 0.5, 1.0, 2.5, 5.0].into_iter()),
+            pool_wait: Histogram::new([0.001, 0.005, 0.025, 0.1, 0.5, 1.0, 2.5, 5.0]),
             error_mails: Family::default(),
             sentry_events: Family::default(),
             history: History::default(),

@@ -12,7 +12,8 @@ use crate::config::Settings;
 use crate::db::DbPool;
 use crate::errors::AppError;
 use crate::mail::error_reports::ErrorReporter;
-use crate::mail::reset_mails::ResetMails;
+use crate::mail::reset_mails::{ResetMailSettings, ResetMails};
+use crate::mail::MailSetupError;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::password::Hashers;
@@ -45,6 +46,55 @@ pub struct AppState {
     pub error_reporter: Arc<ErrorReporter>,
     /// The counters, gauges and histograms behind `/metrics` and `/admin/status`.
     pub metrics: Arc<Metrics>,
+}
+
+/// The state every handler shares: the mailers (and the error reporter's task) and the signing
+/// keys, each derived from SECRET_KEY for its own purpose.
+impl AppState {
+    pub fn new(
+        settings: Settings,
+        pool: DbPool,
+        templates: Arc<Templates>,
+        metrics: Arc<Metrics>,
+    ) -> Result<AppState, MailSetupError> {
+        let mailer = Arc::new(Mailer::new(&settings.mail, &settings.log.dir)?);
+        let error_reporter = ErrorReporter::start(
+            mailer.clone(),
+            templates.clone(),
+            &settings,
+            pool.clone(),
+            metrics.clone(),
+        );
+        let secret = settings.secret_key.expose();
+        let fallbacks: Vec<&[u8]> = settings
+            .secret_key_fallbacks
+            .iter()
+            .map(|key| key.expose())
+            .collect();
+        let reset = Signer::with_fallbacks(secret, &fallbacks, "reset");
+        let reset_mails = ResetMails::start(ResetMailSettings {
+            pool: pool.clone(),
+            mailer: mailer.clone(),
+            templates: templates.clone(),
+            signer: reset.clone(),
+            server_url: settings.server_url.clone(),
+        });
+        Ok(AppState {
+            avatar_key: AvatarKey::new(secret),
+            access_tokens: AccessTokens::new(secret, &fallbacks, settings.access_token_seconds),
+            reset,
+            reset_mails,
+            hashers: Hashers::start(metrics.hashing_refusals.clone()),
+            draining: Arc::new(AtomicBool::new(false)),
+            rate_limits: RateLimits::start(&settings.rate_limits, &metrics),
+            metrics,
+            mailer,
+            error_reporter,
+            pool,
+            templates,
+            settings,
+        })
+    }
 }
 
 /// The shared application state registered in `startup.rs`.
