@@ -17,10 +17,12 @@
     Array.prototype.forEach.call(charts, function (chart) {
       var series = chart.getAttribute("data-series");
       var values = points.map(function (point) { return Number(point[series]) || 0; });
+      // One point so far: a level line across the chart rather than a dot nobody sees.
+      var drawn = values.length === 1 ? [values[0], values[0]] : values;
       var highest = Math.max.apply(null, values.concat([1]));
-      var step = values.length > 1 ? 300 / (values.length - 1) : 300;
-      var line = values.map(function (value, index) {
-        var x = values.length > 1 ? index * step : 300;
+      var step = drawn.length > 1 ? 300 / (drawn.length - 1) : 300;
+      var line = drawn.map(function (value, index) {
+        var x = drawn.length > 1 ? index * step : 300;
         var y = 78 - (value / highest) * 74;
         return x.toFixed(1) + "," + y.toFixed(1);
       }).join(" ");

@@ -3,7 +3,7 @@
 mod architecture;
 mod auth;
 mod browser;
-mod browser_inbox;
+mod browser_admin;
 mod client_addresses;
 mod database;
 mod disk;
@@ -27,6 +27,7 @@ mod pages;
 mod pipelining;
 mod postgres;
 mod process;
+mod prometheus;
 mod rate_limits;
 mod safe_by_default;
 mod security;

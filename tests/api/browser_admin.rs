@@ -1,5 +1,6 @@
-//! The error inbox in a real browser: an admin finds a failure, opens its group and resolves
-//! it, with no console error or Content-Security-Policy violation on either page.
+//! The admin pages in a real browser: an admin finds a failure in the inbox, opens its group and
+//! resolves it; the status page draws the lab's traffic in its charts. No console error and no
+//! Content-Security-Policy violation on any of them.
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +10,7 @@ use microblog::models::User;
 
 use crate::browser::start;
 use crate::failing_routes::spawn_failing_app;
+use crate::helpers::spawn_app_with;
 
 #[tokio::test]
 async fn an_admin_finds_a_failure_in_the_inbox_and_resolves_it() {
@@ -62,4 +64,62 @@ async fn an_admin_finds_a_failure_in_the_inbox_and_resolves_it() {
     for errors in [inbox_errors, group_errors, resolved_errors] {
         assert!(errors.is_empty(), "{errors:#?}");
     }
+}
+
+#[tokio::test]
+async fn the_status_page_draws_the_labs_traffic_in_its_charts() {
+    // Arrange
+    let app = spawn_app_with(&[("ERROR_LAB", "1")]).await;
+    let Some(browser) = start("status").await else {
+        return;
+    };
+    browser.register_and_log_in(&app.address, "root").await;
+    app.query(|conn| User::set_role(conn, "root", "admin").unwrap());
+    let susan = app.logged_in("susan").await;
+    for name in [
+        "panic",
+        "slow",
+        "rate-limit",
+        "rate-limit",
+        "rate-limit",
+        "rate-limit",
+    ] {
+        susan.post(&format!("/lab/{name}"), &[]).await;
+    }
+    let _ = browser.console_errors().await;
+
+    // Act
+    browser.open(&app.address, "/admin/status").await;
+    let start = Instant::now();
+    let mut html = browser.html().await;
+    while !html.contains("data-drawn=") && start.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        html = browser.html().await;
+    }
+    let errors = browser.console_errors().await;
+    browser.screenshot("status").await;
+
+    // Assert
+    assert!(
+        html.contains("data-drawn=\""),
+        "the charts are drawn: {html}"
+    );
+    let now = |series: &str| -> f64 {
+        let marker = format!("data-series=\"{series}\"");
+        let figure = &html[html.find(&marker).expect(series)..];
+        let value = &figure[figure.find("chart-now\">").expect("a value") + 11..];
+        value[..value.find('<').unwrap()]
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(-1.0)
+    };
+    assert!(now("server_errors") >= 1.0, "the panic in 5xx");
+    assert!(now("rate_limited") >= 1.0, "the fourth press refused");
+    assert!(
+        now("p99_ms") >= 256.0,
+        "the slow experiment in p99: {}",
+        now("p99_ms")
+    );
+    assert!(errors.is_empty(), "{errors:#?}");
 }
