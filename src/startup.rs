@@ -239,7 +239,11 @@ impl Application {
         let state = self.state.clone();
         let metrics_handle = self.metrics_server.map(|(server, _)| {
             let handle = server.handle();
-            tokio::spawn(server);
+            tokio::spawn(async move {
+                if let Err(error) = server.await {
+                    tracing::error!(error = %error, "The metrics listener stopped");
+                }
+            });
             handle
         });
         tokio::spawn(async move {

@@ -29,7 +29,7 @@
       chart.querySelector("polyline").setAttribute("points", line);
       var now = values.length ? values[values.length - 1] : 0;
       chart.querySelector(".chart-now").textContent = shown(now, chart.getAttribute("data-unit"));
-      chart.setAttribute("data-drawn", String(values.length));
+      chart.dataset.drawn = String(values.length);
     });
   }
 

@@ -1,5 +1,5 @@
 //! Floods of costly work: failed logins and registrations (hashing), password guessing and
-//! mail bombing (the rate limits).
+//! mail bombing (the rate limits), and requests that would multiply the metrics' series.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -142,4 +142,76 @@ pub async fn guessing_and_mail_bombing() {
             .matches("Rate limit reached")
             .count()
     );
+}
+
+/// 20,000 requests from 16 clients to random paths, usernames, queries and methods: the series
+/// on METRICS_ADDR before and after, and the scrape's size.
+pub async fn metrics_cardinality() {
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .unwrap_or(9464);
+    let metrics_addr = format!("127.0.0.1:{metrics_port}");
+    let server = Server::start(&[("METRICS_ADDR", &metrics_addr), ("RATE_LIMITS", "0")]);
+    let series = |text: &str| text.lines().filter(|line| !line.starts_with('#')).count();
+    let request = |n: usize| -> (reqwest::Method, String) {
+        let noise = format!("{:x}", n.wrapping_mul(2_654_435_761));
+        match n % 5 {
+            0 => (reqwest::Method::GET, format!("/no/such/{noise}")),
+            1 => (reqwest::Method::GET, format!("/user/{noise}")),
+            2 => (reqwest::Method::GET, format!("/search?q={noise}")),
+            3 => (reqwest::Method::POST, format!("/follow/{noise}")),
+            _ => (
+                reqwest::Method::from_bytes(format!("Z{noise}").to_uppercase().as_bytes())
+                    .unwrap_or(reqwest::Method::PATCH),
+                format!("/{noise}"),
+            ),
+        }
+    };
+    let client = reqwest::Client::new();
+    for n in 0..10 {
+        let (method, path) = request(n);
+        let _ = client
+            .request(method, format!("{}{path}", server.address))
+            .send()
+            .await;
+    }
+    let before = scrape(&metrics_addr).await;
+    let start = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..16 {
+        let (client, address) = (client.clone(), server.address.clone());
+        tasks.push(tokio::spawn(async move {
+            for n in (worker..20_000).step_by(16) {
+                let (method, path) = request(n + 10);
+                let _ = client
+                    .request(method, format!("{address}{path}"))
+                    .send()
+                    .await;
+            }
+        }));
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+    let took = start.elapsed();
+    let after = scrape(&metrics_addr).await;
+    println!("metrics cardinality: 20,000 requests to random paths, names, queries and methods");
+    println!(
+        "  series {} → {}; scrape {} KB → {} KB; {:.0} requests/s; memory {:.0} MB",
+        series(&before),
+        series(&after),
+        before.len() / 1024,
+        after.len() / 1024,
+        20_000.0 / took.as_secs_f64(),
+        server.rss_mb(),
+    );
+}
+
+/// The text of `GET /metrics` at `address` (empty if it does not answer).
+async fn scrape(address: &str) -> String {
+    match reqwest::get(format!("http://{address}/metrics")).await {
+        Ok(response) => response.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
 }

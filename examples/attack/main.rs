@@ -5,8 +5,8 @@
 //!     cargo build --release && cargo run --release --example attack
 //!
 //! It needs nothing else: the hanging mail server is a socket held open here. One attack by name:
-//! `cargo run --release --example attack -- pipelining` (`login`, `limits`, `slow`, `mail`,
-//! `sentry`, `logs`, `pipelining`, or `soak`, which runs for SOAK_SECONDS, 600 by default, and only when
+//! `cargo run --release --example attack -- pipelining` (`login`, `metrics`, `limits`, `slow`,
+//! `mail`, `sentry`, `logs`, `pipelining`, or `soak`, which runs for SOAK_SECONDS, 600 by default, and only when
 //! named). With `DATABASE_URL=postgres://…/postgres` (a server, as `scripts/postgres.sh` prints)
 //! each attack's server gets a database of its own there instead of a SQLite file.
 
@@ -246,6 +246,9 @@ async fn main() {
     let run = |name: &str| only.as_deref().is_none_or(|only| only == name);
     if run("login") {
         floods::login_flood().await;
+    }
+    if run("metrics") {
+        floods::metrics_cardinality().await;
     }
     if run("limits") {
         floods::guessing_and_mail_bombing().await;

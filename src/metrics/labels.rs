@@ -52,7 +52,8 @@ pub struct StatusLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct LimitLabels {
-    /// The limit's name (`login_per_client`, …): a fixed list in `web/rate_limits.rs`.
+    /// The limit's name, as its log line says it (`login per client`, …): a fixed list in
+    /// `web/rate_limits.rs`.
     pub limit: &'static str,
 }
 

@@ -29,7 +29,13 @@ pub fn serve(address: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result<(Ser
 }
 
 async fn scrape(metrics: web::Data<Metrics>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(metrics.render())
+    match metrics.render() {
+        Some(body) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .body(body),
+        None => {
+            tracing::error!("The metrics could not be written");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
 }

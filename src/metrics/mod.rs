@@ -136,7 +136,7 @@ impl Metrics {
             Unit::Seconds,
             metrics.pool_wait.clone(),
         );
-        r.register("microblog_error_mails", "Error mails, by outcome: sent, failed, held_back (over the per-minute cap), dropped (queue full)", metrics.error_mails.clone());
+        r.register("microblog_error_mails", "Error mails and reports, by outcome: sent and failed (mails), held_back (groups over the per-minute cap, mailed later), dropped (reports, queue or memory full)", metrics.error_mails.clone());
         r.register(
             "microblog_sentry_events",
             "Events for Sentry, by outcome: queued, throttled (over the per-group limit)",
@@ -148,6 +148,11 @@ impl Metrics {
         for outcome in ["sent", "failed", "held_back", "dropped"] {
             let _ = metrics
                 .error_mails
+                .get_or_create(&OutcomeLabels { outcome });
+        }
+        for outcome in ["queued", "throttled"] {
+            let _ = metrics
+                .sentry_events
                 .get_or_create(&OutcomeLabels { outcome });
         }
         Arc::new(Metrics {
@@ -166,14 +171,12 @@ impl Metrics {
         self.live.get().map(|read| read())
     }
 
-    /// Every metric in Prometheus's text format (0.0.4, which `promtool check metrics` reads).
-    pub fn render(&self) -> String {
+    /// Every metric in Prometheus's text format (0.0.4, which `promtool check metrics` reads);
+    /// `None` if one could not be written (the scrape then fails, and `up` says so).
+    pub fn render(&self) -> Option<String> {
         let mut body = String::new();
-        if prometheus_client::encoding::prometheus_text::encode(&mut body, &self.registry).is_err()
-        {
-            body.clear();
-        }
-        body
+        prometheus_client::encoding::prometheus_text::encode(&mut body, &self.registry).ok()?;
+        Some(body)
     }
 
     /// An error mail's outcome.

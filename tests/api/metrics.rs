@@ -222,9 +222,16 @@ async fn the_status_page_is_for_admins_and_its_data_counts_the_last_minutes() {
         page.contains("href=\"/admin/errors\""),
         "it links to the inbox"
     );
-    let now = data["points"].as_array().unwrap().last().unwrap().clone();
-    assert!(now["server_errors"].as_u64().unwrap() >= 1, "{now}");
-    assert!(now["client_errors"].as_u64().unwrap() >= 3, "{now}");
-    assert!(now["requests_per_second"].as_f64().unwrap() > 0.0);
-    assert!(now["resident_mb"].as_f64().unwrap() > 1.0);
+    // Summed over the points: the traffic may fall on either side of a minute's end.
+    let points = data["points"].as_array().unwrap();
+    let sum = |name: &str| {
+        points
+            .iter()
+            .map(|p| p[name].as_f64().unwrap())
+            .sum::<f64>()
+    };
+    assert!(sum("server_errors") >= 1.0, "{points:?}");
+    assert!(sum("client_errors") >= 3.0, "{points:?}");
+    assert!(sum("requests_per_second") > 0.0);
+    assert!(points.last().unwrap()["resident_mb"].as_f64().unwrap() > 1.0);
 }

@@ -82,6 +82,18 @@ impl TestProcess {
         }
     }
 
+    /// `host:port` of `GET /metrics`, as the startup line names it (start with
+    /// `METRICS_ADDR=127.0.0.1:0`).
+    pub fn metrics_address(&self) -> String {
+        self.console()
+            .iter()
+            .find_map(|line| {
+                let rest = line.split_once("metrics=http://")?.1;
+                rest.split('/').next().map(str::to_string)
+            })
+            .expect("the startup line names the metrics address")
+    }
+
     /// The process's resident memory, in MB.
     pub fn rss_mb(&self) -> f64 {
         std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))

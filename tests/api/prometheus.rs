@@ -49,6 +49,7 @@ impl Drop for Prometheus {
 }
 
 impl Prometheus {
+    /// Started on a free port; a port another test took meanwhile makes it try another.
     fn start(target: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("prometheus.yml");
@@ -60,24 +61,30 @@ impl Prometheus {
             ),
         )
         .unwrap();
-        let address = format!("127.0.0.1:{}", free_port());
-        let child = Command::new(PROMETHEUS)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address={address}"))
-            .arg("--log.level=warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("prometheus starts");
-        Prometheus {
-            child,
-            address: format!("http://{address}"),
-            _dir: dir,
+        let data = dir.path().join("data");
+        for attempt in 0..5 {
+            let address = format!("127.0.0.1:{}", free_port());
+            let log = dir.path().join(format!("prometheus-{attempt}.log"));
+            let mut child = Command::new(PROMETHEUS)
+                .arg(format!("--config.file={}", config.display()))
+                .arg(format!("--storage.tsdb.path={}", data.display()))
+                .arg(format!("--web.listen-address={address}"))
+                .arg("--log.level=warn")
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .expect("prometheus starts");
+            std::thread::sleep(Duration::from_millis(500));
+            if child.try_wait().ok().flatten().is_none() {
+                return Prometheus {
+                    child,
+                    address: format!("http://{address}"),
+                    _dir: dir,
+                };
+            }
         }
+        let said = std::fs::read_to_string(dir.path().join("prometheus-4.log")).unwrap_or_default();
+        panic!("Prometheus did not start: {said}");
     }
 
     /// The value of `query` once it equals `expected` (or whatever it was after 40 seconds:
@@ -138,9 +145,11 @@ async fn prometheus_scrapes_the_counts_of_known_traffic() {
         return;
     }
     // Arrange
-    let metrics = format!("127.0.0.1:{}", free_port());
-    let app = TestProcess::start(&[("METRICS_ADDR", &metrics)]);
+    let app = TestProcess::start(&[("METRICS_ADDR", "127.0.0.1:0"), ("ERROR_LAB", "1")]);
+    let metrics = app.metrics_address();
     let prometheus = Prometheus::start(&metrics);
+    let up = prometheus.wait_for("up", 1.0).await;
+    assert_eq!(up, Some(1.0), "Prometheus reached the target");
     let browser = app.browser();
 
     // Act
@@ -163,10 +172,8 @@ async fn prometheus_scrapes_the_counts_of_known_traffic() {
             3.0,
         )
         .await;
-    let up = prometheus.wait_for("up", 1.0).await;
 
     // Assert
-    assert_eq!(up, Some(1.0), "Prometheus reached the target");
     assert_eq!(explore, Some(7.0));
     assert_eq!(panics, Some(3.0));
     assert_eq!(five_hundreds, Some(3.0));
@@ -178,8 +185,8 @@ async fn promtool_finds_nothing_wrong_with_the_metrics_or_the_alert_rules() {
         return;
     }
     // Arrange: traffic of every kind, so that every family has a series
-    let metrics = format!("127.0.0.1:{}", free_port());
-    let app = TestProcess::start(&[("METRICS_ADDR", &metrics)]);
+    let app = TestProcess::start(&[("METRICS_ADDR", "127.0.0.1:0"), ("ERROR_LAB", "1")]);
+    let metrics = app.metrics_address();
     let browser = app.browser();
     for path in [
         "/explore",

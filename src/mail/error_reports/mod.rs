@@ -206,7 +206,8 @@ impl ErrorReporter {
     /// Counts an occurrence of `report`'s error in its group; the sender task decides whether
     /// it is mailed.
     pub fn report(&self, report: ErrorReport) {
-        if report.place.starts_with("panic") {
+        // "panic at …", or a task's "background task NAME: panic at …".
+        if report.place.contains("panic at ") {
             self.metrics.panics.inc();
         }
         self.send_to_sentry(&report);
