@@ -11,6 +11,7 @@ pub mod config;
 pub mod connection;
 pub mod db;
 pub mod errors;
+pub mod jobs;
 pub mod mail;
 pub mod metrics;
 pub mod models;

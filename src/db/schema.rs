@@ -122,3 +122,24 @@ diesel::allow_tables_to_appear_in_same_query!(
     error_group_users,
     error_group_hours
 );
+
+diesel::table! {
+    jobs (id) {
+        id -> BigInt,
+        kind -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        run_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        last_error -> Text,
+        progress -> Integer,
+        user_id -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(jobs -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(jobs, users);
