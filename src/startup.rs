@@ -237,6 +237,13 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
         let state = self.state.clone();
+        let jobs = self.state.jobs.clone();
+        let shutdown_timeout = Duration::from_secs(self.state.settings.shutdown_timeout_seconds);
+        let jobs_stopped = tokio::spawn(async move {
+            stop_requested().await;
+            // Running jobs get the same time as the requests in flight, then are handed back.
+            jobs.stop(shutdown_timeout + READINESS_NOTICE).await;
+        });
         let metrics_handle = self.metrics_server.map(|(server, _)| {
             let handle = server.handle();
             tokio::spawn(async move {
@@ -255,6 +262,7 @@ impl Application {
             handle.stop(true).await;
         });
         let served = self.server.await;
+        let _ = jobs_stopped.await;
         if let Some(metrics) = metrics_handle {
             metrics.stop(false).await;
         }

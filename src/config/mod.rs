@@ -71,6 +71,7 @@ pub struct Settings {
     pub sentry: Option<SentrySettings>,
     /// Where `GET /metrics` listens (never the public port); `None` with METRICS_ADDR=off.
     pub metrics_addr: Option<std::net::SocketAddr>,
+    pub jobs: JobSettings,
 }
 
 /// The rate limits (see `web/rate_limits.rs`); counts per minute for logins, per hour for the
@@ -103,6 +104,20 @@ pub struct LogSettings {
     /// LOG_TO_STDOUT=1: lines go to stdout only (in LOG_FORMAT), no files: for platforms and
     /// log shippers.
     pub to_stdout: bool,
+}
+
+/// How the background jobs run (JOB_WORKERS, JOB_MAX_ATTEMPTS, JOB_RETRY_SECONDS,
+/// JOB_LEASE_SECONDS).
+#[derive(Debug, Clone, Copy)]
+pub struct JobSettings {
+    /// Workers in this process.
+    pub workers: usize,
+    /// Attempts before a job is dead.
+    pub max_attempts: i32,
+    /// The wait after the first failure; each later one doubles it.
+    pub first_retry: std::time::Duration,
+    /// How long a job stays claimed without its worker renewing the claim.
+    pub lease: std::time::Duration,
 }
 
 /// Where errors go besides the inbox: a Sentry-compatible server (SENTRY_DSN).
@@ -240,6 +255,22 @@ impl Settings {
             error_retention_days: env.ranged("ERROR_RETENTION_DAYS", 30, 0, 36_500)?,
             sentry: env.sentry(debug)?,
             metrics_addr: env.metrics_addr()?,
+            jobs: JobSettings {
+                workers: env.ranged("JOB_WORKERS", 2, 0, 64)?,
+                max_attempts: env.ranged("JOB_MAX_ATTEMPTS", 5, 1, 100)?,
+                first_retry: std::time::Duration::from_secs(env.ranged(
+                    "JOB_RETRY_SECONDS",
+                    10,
+                    0,
+                    86_400,
+                )?),
+                lease: std::time::Duration::from_secs(env.ranged(
+                    "JOB_LEASE_SECONDS",
+                    30,
+                    3,
+                    3600,
+                )?),
+            },
             host,
         })
     }

@@ -26,6 +26,7 @@ pub struct Job {
     pub last_error: String,
     pub progress: i32,
     pub user_id: Option<i32>,
+    pub updated_at: NaiveDateTime,
 }
 
 /// A job to add to the queue.
@@ -83,7 +84,7 @@ pub fn claim(conn: &mut DbConnection, lease: TimeDelta) -> Result<Option<Job>, A
             "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = $2, \
              updated_at = $1 WHERE id = (SELECT id FROM jobs WHERE {DUE} ORDER BY run_at, id \
              LIMIT 1{skip_locked}) RETURNING id, kind, payload, status, attempts, max_attempts, \
-             run_at, last_error, progress, user_id"
+             run_at, last_error, progress, user_id, updated_at"
         )
     };
     let until = now + lease;
@@ -195,6 +196,58 @@ pub fn finish(conn: &mut DbConnection, id: i64, outcome: &Outcome) -> Result<(),
     };
     done.context("Failed to record how a job ended")?;
     Ok(())
+}
+
+/// How many jobs have each status.
+pub fn counts(conn: &mut DbConnection) -> Result<Vec<(String, i64)>, AppError> {
+    jobs::table
+        .group_by(jobs::status)
+        .select((jobs::status, diesel::dsl::count_star()))
+        .load(conn)
+        .context("Failed to count the jobs")
+}
+
+/// The latest jobs (with `status`, if given), most recently changed first.
+pub fn latest(
+    conn: &mut DbConnection,
+    status: Option<&str>,
+    page: i64,
+    per_page: i64,
+) -> Result<crate::models::Paginated<Job>, AppError> {
+    let (offset, limit) = crate::models::page_window(page, per_page);
+    let mut query = jobs::table
+        .select(Job::as_select())
+        .order((jobs::updated_at.desc(), jobs::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(jobs::status.eq(status.to_string()));
+    }
+    let rows = query.load(conn).context("Failed to list the jobs")?;
+    Ok(crate::models::Paginated::from_rows(rows, page, per_page))
+}
+
+/// Makes a retrying or dead job due at once (a dead one gets one more attempt); whether there
+/// was such a job.
+pub fn retry_now(conn: &mut DbConnection, id: i64) -> Result<bool, AppError> {
+    let now = Utc::now().naive_utc();
+    let updated = diesel::update(
+        jobs::table
+            .find(id)
+            .filter(jobs::status.eq_any(["retrying", "dead"])),
+    )
+    .set((
+        jobs::status.eq("retrying"),
+        jobs::run_at.eq(now),
+        jobs::max_attempts.eq(diesel::dsl::sql::<diesel::sql_types::Integer>(
+            "CASE WHEN status = 'dead' THEN attempts + 1 ELSE max_attempts END",
+        )),
+        jobs::updated_at.eq(now),
+    ))
+    .execute(conn)
+    .context("Failed to retry a job")?;
+    Ok(updated > 0)
 }
 
 /// The job `id`, if there is one.

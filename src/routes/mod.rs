@@ -72,7 +72,8 @@ pub fn configure(config: &mut web::ServiceConfig, lab: bool) {
 
 /// The routes that answer POST alone. A login's `next` never leads to one: the browser's GET
 /// there would meet a 405. Add a POST-only route of yours here too.
-const POST_ONLY: [&str; 6] = [
+const POST_ONLY: [&str; 7] = [
+    "/admin/jobs/{id}/retry",
     "/admin/errors/{id}/{action}",
     "/follow/{username}",
     "/unfollow/{username}",

@@ -11,6 +11,8 @@ use crate::access_tokens::AccessTokens;
 use crate::config::Settings;
 use crate::db::DbPool;
 use crate::errors::AppError;
+use crate::jobs::kinds;
+use crate::jobs::worker::Jobs;
 use crate::mail::error_reports::ErrorReporter;
 use crate::mail::reset_mails::{ResetMailSettings, ResetMails};
 use crate::mail::MailSetupError;
@@ -46,6 +48,8 @@ pub struct AppState {
     pub error_reporter: Arc<ErrorReporter>,
     /// The counters, gauges and histograms behind `/metrics` and `/admin/status`.
     pub metrics: Arc<Metrics>,
+    /// The background jobs' queue and workers.
+    pub jobs: Arc<Jobs>,
 }
 
 /// The state every handler shares: the mailers (and the error reporter's task) and the signing
@@ -79,7 +83,14 @@ impl AppState {
             signer: reset.clone(),
             server_url: settings.server_url.clone(),
         });
+        let jobs = Jobs::start(
+            settings.jobs,
+            pool.clone(),
+            error_reporter.clone(),
+            kinds::runner(),
+        );
         Ok(AppState {
+            jobs,
             avatar_key: AvatarKey::new(secret),
             access_tokens: AccessTokens::new(secret, &fallbacks, settings.access_token_seconds),
             reset,

@@ -283,7 +283,7 @@ async fn every_lab_button_answers_and_the_500_page_leads_to_the_log_viewer() {
         .skip(1)
         .filter_map(|rest| rest.split('"').next().map(str::to_string))
         .collect();
-    assert_eq!(names.len(), 18, "{names:?}");
+    assert_eq!(names.len(), 21, "{names:?}");
 
     // Act
     let mut pages = Vec::new();

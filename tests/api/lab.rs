@@ -117,6 +117,8 @@ const EXPERIMENTS: &[Case] = &[
     ),
     ("tampered-token", &[], 401, "The access token is invalid."),
     ("wrong-role", &[], 403, "insufficient_scope"),
+    ("job-retry", &[], 200, "is queued"),
+    ("job-slow", &[], 200, "is queued"),
     ("file-not-found", &[], 404, "Not Found"),
     (
         "bad-input",

@@ -15,6 +15,7 @@ mod hardening;
 mod helpers;
 mod hostile_input;
 mod hostile_traffic;
+mod job_runs;
 mod jobs;
 mod json_api;
 mod lab;

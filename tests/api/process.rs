@@ -18,6 +18,7 @@ pub struct TestProcess {
     pub log_dir: PathBuf,
     child: Child,
     console: Arc<Mutex<Vec<String>>>,
+    overrides: Vec<(String, String)>,
     _database: TestDatabase,
     _dir: TempDir,
 }
@@ -28,58 +29,31 @@ impl TestProcess {
         let dir = tempfile::tempdir().unwrap();
         let log_dir = dir.path().join("logs");
         let database = TestDatabase::create(dir.path());
-        let mut command = Command::new(env!("CARGO_BIN_EXE_microblog"));
-        command
-            .env_clear()
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("PORT", "0")
-            .env("METRICS_ADDR", "off")
-            .env("DATABASE_URL", &database.url)
-            .env("LOG_DIR", &log_dir)
-            .env(
-                "SECRET_KEY",
-                "test-secret-key-that-is-long-enough-0123456789",
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        for (name, value) in overrides {
-            command.env(name, value);
-        }
-        let mut child = command.spawn().expect("the binary starts");
-        let console = Arc::new(Mutex::new(Vec::new()));
-        let (address_tx, address_rx) = std::sync::mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        let lines = console.clone();
-        // Drain the console for the whole run: a full pipe would stall the log writer.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.contains("Microblog startup") {
-                    // Text (`address=http://…`) or JSON (`"address":"http://…"`).
-                    let address = line
-                        .split_once("address=")
-                        .map(|(_, rest)| rest.split(' ').next().unwrap_or(""))
-                        .or_else(|| {
-                            line.split_once("\"address\":\"")
-                                .map(|(_, rest)| rest.split('"').next().unwrap_or(""))
-                        });
-                    if let Some(address) = address {
-                        let _ = address_tx.send(address.to_string());
-                    }
-                }
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let address = address_rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the startup line with the address");
+        let overrides: Vec<(String, String)> = overrides
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        let (child, console, address) = launch(&database.url, &log_dir, &overrides);
         TestProcess {
             address,
             log_dir,
             child,
             console,
+            overrides,
             _database: database,
             _dir: dir,
         }
+    }
+
+    /// Kills the process at once (SIGKILL: nothing of it runs to the end), then starts it again
+    /// on the same database and log folder.
+    pub fn kill_and_restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, console, address) = launch(&self._database.url, &self.log_dir, &self.overrides);
+        self.child = child;
+        self.console = console;
+        self.address = address;
     }
 
     /// `host:port` of `GET /metrics`, as the startup line names it (start with
@@ -132,10 +106,21 @@ impl TestProcess {
 
     /// Waits until `check` holds for the file's content, returning it.
     pub async fn wait_for(&self, name: &str, check: impl Fn(&str) -> bool) -> String {
+        self.wait_for_within(name, check, Duration::from_secs(10))
+            .await
+    }
+
+    /// [`TestProcess::wait_for`], for at most `limit`.
+    pub async fn wait_for_within(
+        &self,
+        name: &str,
+        check: impl Fn(&str) -> bool,
+        limit: Duration,
+    ) -> String {
         let start = Instant::now();
         loop {
             let text = self.read(name);
-            if check(&text) || start.elapsed() > Duration::from_secs(10) {
+            if check(&text) || start.elapsed() > limit {
                 return text;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
@@ -177,6 +162,59 @@ impl TestProcess {
         }
         let _ = self.child.kill();
     }
+}
+
+/// Runs the binary and waits for its startup line: the child, its console, its address.
+fn launch(
+    database_url: &str,
+    log_dir: &Path,
+    overrides: &[(String, String)],
+) -> (Child, Arc<Mutex<Vec<String>>>, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_microblog"));
+    command
+        .env_clear()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("PORT", "0")
+        .env("METRICS_ADDR", "off")
+        .env("DATABASE_URL", database_url)
+        .env("LOG_DIR", log_dir)
+        .env(
+            "SECRET_KEY",
+            "test-secret-key-that-is-long-enough-0123456789",
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (name, value) in overrides {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("the binary starts");
+    let console = Arc::new(Mutex::new(Vec::new()));
+    let (address_tx, address_rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let lines = console.clone();
+    // Drain the console for the whole run: a full pipe would stall the log writer.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("Microblog startup") {
+                // Text (`address=http://…`) or JSON (`"address":"http://…"`).
+                let address = line
+                    .split_once("address=")
+                    .map(|(_, rest)| rest.split(' ').next().unwrap_or(""))
+                    .or_else(|| {
+                        line.split_once("\"address\":\"")
+                            .map(|(_, rest)| rest.split('"').next().unwrap_or(""))
+                    });
+                if let Some(address) = address {
+                    let _ = address_tx.send(address.to_string());
+                }
+            }
+            lines.lock().unwrap().push(line);
+        }
+    });
+    let address = address_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the startup line with the address");
+    (child, console, address)
 }
 
 impl Drop for TestProcess {

@@ -4,6 +4,7 @@
 //! `/api/openapi.json` is generated from the handlers below.
 
 mod admin_errors;
+mod admin_jobs;
 mod auth;
 mod posts;
 mod representations;
@@ -51,6 +52,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         )
         .service(web::resource("/api/admin/users").route(web::get().to(users::admin_list)))
         .service(web::resource("/api/admin/errors").route(web::get().to(admin_errors::list)))
+        .service(web::resource("/api/admin/jobs").route(web::get().to(admin_jobs::list)))
         .service(web::resource("/api/admin/errors/{id}").route(web::get().to(admin_errors::get)))
         .service(web::resource("/api/posts").route(web::post().to(posts::create)))
         .service(
@@ -110,7 +112,7 @@ fn without_rust_names(message: &str) -> String {
         users::list, users::get, users::create, users::update, users::followers,
         users::following, users::posts, users::follow, users::unfollow, users::admin_list,
         posts::create, posts::get, posts::delete,
-        admin_errors::list, admin_errors::get,
+        admin_errors::list, admin_errors::get, admin_jobs::list,
     ),
     components(schemas(representations::Problem)),
     modifiers(&SecuritySchemes)

@@ -8,6 +8,7 @@
 //! outbox.
 
 mod experiments;
+mod job_experiments;
 mod logs;
 mod token_experiments;
 mod tracking_experiments;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use tera::Context;
 
 use crate::errors::AppError;
+use crate::jobs::kinds;
 use crate::web::forms::form_config;
 use crate::web::page::Page;
 use crate::web::state::AppState;
@@ -47,11 +49,14 @@ pub enum Experiment {
     TamperedToken,
     WrongRole,
     Regression,
+    JobRetry,
+    JobDead,
+    JobSlow,
 }
 
 impl Experiment {
     /// Every experiment, in the order the lab shows them.
-    pub const ALL: [Experiment; 18] = [
+    pub const ALL: [Experiment; 21] = [
         Experiment::Panic,
         Experiment::DbError,
         Experiment::NotFound,
@@ -70,6 +75,9 @@ impl Experiment {
         Experiment::TamperedToken,
         Experiment::WrongRole,
         Experiment::Regression,
+        Experiment::JobRetry,
+        Experiment::JobDead,
+        Experiment::JobSlow,
     ];
 
     /// The name in URLs and templates, as serde writes it (`db-error`).
@@ -110,6 +118,9 @@ impl Experiment {
             Experiment::TamperedToken => token_experiments::tampered_token(state),
             Experiment::WrongRole => token_experiments::wrong_role(state),
             Experiment::Regression => tracking_experiments::regression(state).await,
+            Experiment::JobRetry => job_experiments::queue(page, state, kinds::LAB_RETRY).await,
+            Experiment::JobDead => job_experiments::queue(page, state, kinds::LAB_DEAD).await,
+            Experiment::JobSlow => job_experiments::queue(page, state, kinds::LAB_SLOW).await,
             Experiment::TooLarge => {
                 experiments::result(page, "too-large", "The body fitted under the limit.", None)
             }

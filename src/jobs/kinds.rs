@@ -1,0 +1,53 @@
+//! What each kind of job does. A kind is a name in the `jobs` table; an unknown one (a job from
+//! a newer version, say) fails, and so ends dead and visible rather than lost.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::worker::{JobContext, Runner, Work};
+use crate::errors::AppError;
+
+/// The lab's job that fails on its first two attempts, then succeeds.
+pub const LAB_RETRY: &str = "lab-job-retry";
+/// The lab's job that always fails.
+pub const LAB_DEAD: &str = "lab-job-dead";
+/// The lab's job that takes about ten seconds, reporting its progress.
+pub const LAB_SLOW: &str = "lab-job-slow";
+
+/// The runner of every kind.
+pub fn runner() -> Runner {
+    Arc::new(|context: JobContext| -> Work {
+        Box::pin(async move {
+            match context.job.kind.as_str() {
+                LAB_RETRY => flaky(&context),
+                LAB_DEAD => Err(AppError::unexpected(anyhow::anyhow!(
+                    "The lab's job fails every time"
+                ))
+                .context("Failed to run the lab's job-dead")),
+                LAB_SLOW => slow(&context).await,
+                other => Err(AppError::unexpected(anyhow::anyhow!(
+                    "No job of this kind is known: {other}"
+                ))),
+            }
+        })
+    })
+}
+
+fn flaky(context: &JobContext) -> Result<(), AppError> {
+    if context.job.attempts < 3 {
+        return Err(AppError::unexpected(anyhow::anyhow!(
+            "The lab's flaky job failed on attempt {}",
+            context.job.attempts
+        ))
+        .context("Failed to run the lab's job-retry"));
+    }
+    Ok(())
+}
+
+async fn slow(context: &JobContext) -> Result<(), AppError> {
+    for step in 1..=10 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        context.progress(step * 10).await?;
+    }
+    Ok(())
+}
