@@ -4,8 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::export::{export_posts, EXPORT_POSTS};
 use super::worker::{JobContext, Runner, Work};
+use crate::db::DbPool;
 use crate::errors::AppError;
+use crate::mail::Mailer;
 
 /// The lab's job that fails on its first two attempts, then succeeds.
 pub const LAB_RETRY: &str = "lab-job-retry";
@@ -14,11 +17,13 @@ pub const LAB_DEAD: &str = "lab-job-dead";
 /// The lab's job that takes about ten seconds, reporting its progress.
 pub const LAB_SLOW: &str = "lab-job-slow";
 
-/// The runner of every kind.
-pub fn runner() -> Runner {
-    Arc::new(|context: JobContext| -> Work {
+/// The runner of every kind; the export reads from `pool` and mails with `mailer`.
+pub fn runner(pool: DbPool, mailer: Arc<Mailer>) -> Runner {
+    Arc::new(move |context: JobContext| -> Work {
+        let (pool, mailer) = (pool.clone(), mailer.clone());
         Box::pin(async move {
             match context.job.kind.as_str() {
+                EXPORT_POSTS => export_posts(&context, &pool, &mailer).await,
                 LAB_RETRY => flaky(&context),
                 LAB_DEAD => Err(AppError::unexpected(anyhow::anyhow!(
                     "The lab's job fails every time"

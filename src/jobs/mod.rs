@@ -5,9 +5,10 @@
 //! - [`queue`]: the table's operations (enqueue, claim, renew, finish).
 //! - [`backoff`]: when a failed job is tried again.
 //! - [`worker`]: the workers in the app's process, leases, retries, the dead end, shutdown.
-//! - [`kinds`]: what each kind of job does.
+//! - [`kinds`]: what each kind of job does; [`export`]: "export your posts".
 
 pub mod backoff;
+pub mod export;
 pub mod kinds;
 pub mod queue;
 pub mod worker;

@@ -250,6 +250,22 @@ pub fn retry_now(conn: &mut DbConnection, id: i64) -> Result<bool, AppError> {
     Ok(updated > 0)
 }
 
+/// The user's latest job of `kind`, if any.
+pub fn latest_of(
+    conn: &mut DbConnection,
+    kind: &str,
+    user_id: i32,
+) -> Result<Option<Job>, AppError> {
+    jobs::table
+        .filter(jobs::kind.eq(kind.to_string()))
+        .filter(jobs::user_id.eq(user_id))
+        .order(jobs::id.desc())
+        .select(Job::as_select())
+        .first(conn)
+        .optional()
+        .context("Failed to load a user's latest job")
+}
+
 /// The job `id`, if there is one.
 pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<Job>, AppError> {
     jobs::table

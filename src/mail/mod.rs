@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lettre::message::header::{ContentTransferEncoding, ContentType};
-use lettre::message::{Body, Mailbox};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
@@ -116,6 +116,40 @@ impl Mailer {
 
     /// Sends a plain-text mail to `to`.
     pub async fn send(&self, to: &[String], subject: &str, body: String) -> Result<(), MailError> {
+        let body = text_body(body)?;
+        let message = self
+            .builder(to, subject)?
+            .header(ContentType::TEXT_PLAIN)
+            .body(body)
+            .map_err(MailError::Build)?;
+        self.deliver(message).await
+    }
+
+    /// Sends a plain-text mail to `to` with one file attached (`name`, of type `mime`).
+    pub async fn send_with_attachment(
+        &self,
+        to: &[String],
+        subject: &str,
+        body: String,
+        (name, mime, content): (&str, &str, Vec<u8>),
+    ) -> Result<(), MailError> {
+        let mime = ContentType::parse(mime).map_err(|_| MailError::Encoding)?;
+        let text = SinglePart::builder()
+            .header(ContentType::TEXT_PLAIN)
+            .body(text_body(body)?);
+        let file = Attachment::new(name.to_string()).body(content, mime);
+        let message = self
+            .builder(to, subject)?
+            .multipart(MultiPart::mixed().singlepart(text).singlepart(file))
+            .map_err(MailError::Build)?;
+        self.deliver(message).await
+    }
+
+    fn builder(
+        &self,
+        to: &[String],
+        subject: &str,
+    ) -> Result<lettre::message::MessageBuilder, MailError> {
         let mut builder = Message::builder().from(self.from.clone()).subject(subject);
         for address in to {
             let mailbox: Mailbox = address
@@ -123,13 +157,10 @@ impl Mailer {
                 .map_err(|_| MailError::Address(address.clone()))?;
             builder = builder.to(mailbox);
         }
-        // Quoted-printable keeps long lines (error chains, headers) readable in any mail reader.
-        let body = Body::new_with_encoding(body, ContentTransferEncoding::QuotedPrintable)
-            .map_err(|_| MailError::Encoding)?;
-        let message = builder
-            .header(ContentType::TEXT_PLAIN)
-            .body(body)
-            .map_err(MailError::Build)?;
+        Ok(builder)
+    }
+
+    async fn deliver(&self, message: Message) -> Result<(), MailError> {
         match &self.transport {
             // lettre's own timeout covers the connection only: a server that accepts and never
             // answers would hold the send forever. This bounds the whole exchange.
@@ -147,6 +178,12 @@ impl Mailer {
             }
         }
     }
+}
+
+/// Quoted-printable keeps long lines (error chains, headers) readable in any mail reader.
+fn text_body(body: String) -> Result<Body, MailError> {
+    Body::new_with_encoding(body, ContentTransferEncoding::QuotedPrintable)
+        .map_err(|_| MailError::Encoding)
 }
 
 /// How many mails the outbox keeps; older ones are deleted.

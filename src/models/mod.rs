@@ -18,8 +18,8 @@ pub use login_session::{
     create_session, end_all_sessions, end_session, session_user, SessionLimits,
 };
 pub use post::{
-    create_post, delete_post, explore_posts, find_post, post_author, search_posts, timeline_posts,
-    user_posts, PostWithAuthor,
+    create_post, delete_post, explore_posts, find_post, post_author, post_count, posts_after,
+    search_posts, timeline_posts, user_posts, PostWithAuthor,
 };
 pub use remember_token::{forget_browser, remember_browser, remembered_user};
 pub use user::{NewUser, User};

@@ -189,3 +189,30 @@ pub fn search_posts(
         .context("Failed to search posts")?;
     Ok(into_page(rows, page, per_page))
 }
+
+/// Up to `limit` of the user's posts after the post `after` (by id, oldest first), as
+/// (id, body, timestamp): the export reads them in batches, keyset by id.
+pub fn posts_after(
+    conn: &mut DbConnection,
+    user_id: i32,
+    after: i32,
+    limit: i64,
+) -> Result<Vec<(i32, String, chrono::NaiveDateTime)>, AppError> {
+    posts::table
+        .filter(posts::user_id.eq(user_id))
+        .filter(posts::id.gt(after))
+        .order(posts::id)
+        .limit(limit)
+        .select((posts::id, posts::body, posts::timestamp))
+        .load(conn)
+        .context("Failed to read a user's posts")
+}
+
+/// How many posts the user has written.
+pub fn post_count(conn: &mut DbConnection, user_id: i32) -> Result<i64, AppError> {
+    posts::table
+        .filter(posts::user_id.eq(user_id))
+        .count()
+        .get_result(conn)
+        .context("Failed to count a user's posts")
+}

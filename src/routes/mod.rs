@@ -10,6 +10,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod avatar;
+pub mod export;
 pub mod health;
 pub mod lab;
 pub mod password_reset;
@@ -30,6 +31,11 @@ pub fn configure(config: &mut web::ServiceConfig, lab: bool) {
                 .route(web::post().to(posts::publish)),
         )
         .service(web::resource("/explore").route(web::get().to(posts::explore)))
+        .service(
+            web::resource("/export_posts")
+                .route(web::get().to(export::export_status))
+                .route(web::post().to(export::request_export)),
+        )
         .service(web::resource("/search").route(web::get().to(posts::search)))
         .service(web::resource("/user/{username}").route(web::get().to(users::user)))
         .service(

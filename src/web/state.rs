@@ -87,7 +87,7 @@ impl AppState {
             settings.jobs,
             pool.clone(),
             error_reporter.clone(),
-            kinds::runner(),
+            kinds::runner(pool.clone(), mailer.clone()),
         );
         Ok(AppState {
             jobs,

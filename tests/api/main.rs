@@ -10,6 +10,7 @@ mod disk;
 mod docs;
 mod error_inbox;
 mod errors;
+mod export;
 mod failing_routes;
 mod hardening;
 mod helpers;
