@@ -84,7 +84,7 @@ pub async fn export_posts(
     );
     mailer
         .send_with_attachment(
-            &[user.email.clone()],
+            std::slice::from_ref(&user.email),
             "[Microblog] Your blog posts",
             body,
             ("posts.json", "application/json", json),

@@ -21,6 +21,7 @@ use crate::db::{self, DbPool};
 use crate::errors::report::ErrorReport;
 use crate::errors::{AppError, Chain};
 use crate::mail::error_reports::ErrorReporter;
+use crate::metrics::{Metrics, OutcomeLabels};
 
 /// What a running job may do besides its work: say how far it got.
 pub struct JobContext {
@@ -62,6 +63,10 @@ pub struct Jobs {
     /// Fires when running jobs must be handed back (shutdown's time is up).
     hand_back: Notify,
     running: AtomicUsize,
+    metrics: Arc<Metrics>,
+    /// Jobs by status, counted every few seconds for the metrics (a scrape never waits on the
+    /// database).
+    counted: std::sync::Mutex<Vec<(String, i64)>>,
 }
 
 impl Jobs {
@@ -71,6 +76,7 @@ impl Jobs {
         pool: DbPool,
         reporter: Arc<ErrorReporter>,
         runner: Runner,
+        metrics: Arc<Metrics>,
     ) -> Arc<Self> {
         let jobs = Arc::new(Jobs {
             settings,
@@ -81,7 +87,10 @@ impl Jobs {
             stopping: AtomicBool::new(false),
             hand_back: Notify::new(),
             running: AtomicUsize::new(0),
+            metrics,
+            counted: std::sync::Mutex::new(Vec::new()),
         });
+        tokio::spawn(count_jobs(Arc::downgrade(&jobs)));
         for _ in 0..settings.workers {
             tokio::spawn(work(Arc::downgrade(&jobs)));
         }
@@ -112,6 +121,14 @@ impl Jobs {
         Ok(id)
     }
 
+    /// Jobs by status, as last counted.
+    pub fn counted(&self) -> Vec<(String, i64)> {
+        self.counted
+            .lock()
+            .map(|counted| counted.clone())
+            .unwrap_or_default()
+    }
+
     /// Wakes an idle worker: a job became due.
     pub fn wake(&self) {
         self.added.notify_one();
@@ -129,6 +146,20 @@ impl Jobs {
         let grace = Instant::now();
         while self.running.load(Ordering::SeqCst) > 0 && grace.elapsed() < Duration::from_secs(1) {
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Counts the jobs by status every 5 seconds, for the metrics.
+async fn count_jobs(jobs: std::sync::Weak<Jobs>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        let Some(strong) = jobs.upgrade() else { return };
+        if let Ok(counts) = db::run_unobserved(&strong.pool, queue::counts).await {
+            if let Ok(mut counted) = strong.counted.lock() {
+                *counted = counts;
+            }
         }
     }
 }
@@ -192,6 +223,19 @@ impl Jobs {
                 return;
             }
         };
+        self.metrics
+            .job_duration
+            .observe(started.elapsed().as_secs_f64());
+        let label = match &outcome {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Retry { .. } => "retrying",
+            Outcome::Dead { .. } => "dead",
+            Outcome::HandedBack => "handed_back",
+        };
+        self.metrics
+            .job_runs
+            .get_or_create(&OutcomeLabels { outcome: label })
+            .inc();
         let recorded =
             db::run_unobserved(&self.pool, move |conn| queue::finish(conn, id, &outcome)).await;
         if let Err(error) = recorded {

@@ -68,6 +68,9 @@ pub struct Point {
     pub resident_mb: f64,
     pub pool_in_use: u32,
     pub pool_size: u32,
+    /// Background jobs queued or waiting to retry.
+    pub jobs_waiting: i64,
+    pub jobs_dead: i64,
 }
 
 impl History {
@@ -168,7 +171,19 @@ fn point(at: u64, took: Duration, before: &Counts, after: &Counts, live: Option<
         resident_mb: process().map_or(0.0, |p| p.resident_bytes as f64 / 1_048_576.0),
         pool_in_use: live.map_or(0, |live| live.pool_in_use),
         pool_size: live.map_or(0, |live| live.pool_size),
+        jobs_waiting: jobs_with(live, &["queued", "retrying"]),
+        jobs_dead: jobs_with(live, &["dead"]),
     }
+}
+
+fn jobs_with(live: Option<&Live>, statuses: &[&str]) -> i64 {
+    live.map_or(0, |live| {
+        live.jobs
+            .iter()
+            .filter(|(status, _)| statuses.contains(&status.as_str()))
+            .map(|(_, count)| count)
+            .sum()
+    })
 }
 
 /// The bucket bound under which `q` of the counts fall (0 without any).

@@ -51,6 +51,8 @@ pub struct Metrics {
     pub pool_wait: Histogram,
     pub error_mails: Family<OutcomeLabels, Counter>,
     pub sentry_events: Family<OutcomeLabels, Counter>,
+    pub job_runs: Family<OutcomeLabels, Counter>,
+    pub job_duration: Histogram,
     /// The last hour, for the status page.
     pub history: History,
     live: Arc<OnceLock<ReadNow>>,
@@ -74,6 +76,8 @@ impl Metrics {
             pool_wait: Histogram::new([0.001, 0.005, 0.025, 0.1, 0.5, 1.0, 2.5, 5.0]),
             error_mails: Family::default(),
             sentry_events: Family::default(),
+            job_runs: Family::default(),
+            job_duration: latency_histogram(),
             history: History::default(),
             live: live.clone(),
             registry: Registry::default(),
@@ -142,6 +146,17 @@ impl Metrics {
             "Events for Sentry, by outcome: queued, throttled (over the per-group limit)",
             metrics.sentry_events.clone(),
         );
+        r.register(
+            "microblog_job_runs",
+            "Runs of background jobs, by outcome: succeeded, retrying, dead, handed_back",
+            metrics.job_runs.clone(),
+        );
+        r.register_with_unit(
+            "microblog_job_duration",
+            "Time a job's run took",
+            Unit::Seconds,
+            metrics.job_duration.clone(),
+        );
         r.register_collector(Box::new(LiveReadings::new(live)));
         // Every outcome from the start, at 0: a rate over a series that appears later misses
         // its first increase.
@@ -149,6 +164,9 @@ impl Metrics {
             let _ = metrics
                 .error_mails
                 .get_or_create(&OutcomeLabels { outcome });
+        }
+        for outcome in ["succeeded", "retrying", "dead", "handed_back"] {
+            let _ = metrics.job_runs.get_or_create(&OutcomeLabels { outcome });
         }
         for outcome in ["queued", "throttled"] {
             let _ = metrics

@@ -21,6 +21,8 @@ pub struct Live {
     pub hashing_queue: usize,
     pub mail_queue: usize,
     pub write_conflicts_retried: u64,
+    /// Jobs by status, as last counted (every few seconds).
+    pub jobs: Vec<(String, i64)>,
 }
 
 /// How to read [`Live`]; set by `startup.rs` once the application's parts exist.
@@ -95,6 +97,16 @@ impl Collector for LiveReadings {
                 None,
                 live.mail_queue as i64,
             )?;
+            let mut jobs = encoder.encode_descriptor(
+                "microblog_jobs",
+                "Background jobs in the queue, by status (counted every few seconds).",
+                None,
+                MetricType::Gauge,
+            )?;
+            for (status, count) in &live.jobs {
+                ConstGauge::new(*count)
+                    .encode(jobs.encode_family(&[("status", status.as_str())])?)?;
+            }
             ConstCounter::new(live.write_conflicts_retried).encode(encoder.encode_descriptor(
                 "microblog_db_write_conflicts_retried",
                 "Transactions that conflicted with another and were tried once more.",

@@ -16,6 +16,7 @@ pub fn watch_live_values(state: &web::Data<AppState>) {
     let pool = state.pool.clone();
     let reporter = Arc::downgrade(&state.error_reporter);
     let hashing_queue = state.hashers.queue_depth();
+    let jobs = state.jobs.clone();
     state.metrics.read_live_values_with(Box::new(move || {
         let pool = pool.state();
         Live {
@@ -26,6 +27,7 @@ pub fn watch_live_values(state: &web::Data<AppState>) {
             hashing_queue: hashing_queue(),
             mail_queue: reporter.upgrade().map_or(0, |r| r.mails_queued()),
             write_conflicts_retried: db::write_conflicts_retried(),
+            jobs: jobs.counted(),
         }
     }));
     let metrics = Arc::downgrade(&state.metrics);

@@ -88,6 +88,7 @@ impl AppState {
             pool.clone(),
             error_reporter.clone(),
             kinds::runner(pool.clone(), mailer.clone()),
+            metrics.clone(),
         );
         Ok(AppState {
             jobs,

@@ -69,6 +69,8 @@ async fn metrics_are_served_on_their_own_address_and_never_on_the_public_port() 
         "process_resident_memory_bytes ",
         "process_cpu_seconds_total ",
         "microblog_error_mails_total{outcome=\"sent\"} 0",
+        "microblog_job_runs_total{outcome=\"dead\"} 0",
+        "# TYPE microblog_job_duration_seconds histogram",
     ] {
         assert!(text.contains(name), "{name} in\n{text}");
     }

@@ -14,7 +14,7 @@ use crate::web::page::Page;
 use crate::web::state::AppState;
 
 /// The charts: the series in `/admin/status.json`, a title, a unit.
-const CHARTS: [(&str, &str, &str); 9] = [
+const CHARTS: [(&str, &str, &str); 11] = [
     ("requests_per_second", "Requests per second", ""),
     ("p50_ms", "Median latency", "ms"),
     ("p99_ms", "99th percentile latency", "ms"),
@@ -24,6 +24,8 @@ const CHARTS: [(&str, &str, &str); 9] = [
     ("rate_limited", "Rate-limit refusals per minute", ""),
     ("resident_mb", "Resident memory", "MB"),
     ("pool_in_use", "Database connections in use", ""),
+    ("jobs_waiting", "Jobs queued or retrying", ""),
+    ("jobs_dead", "Dead jobs", ""),
 ];
 
 /// `GET /admin/status`: the page; its charts fill themselves in.
