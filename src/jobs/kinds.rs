@@ -14,6 +14,8 @@ use crate::mail::Mailer;
 pub const LAB_RETRY: &str = "lab-job-retry";
 /// The lab's job that always fails.
 pub const LAB_DEAD: &str = "lab-job-dead";
+/// The lab's cleanup that cannot find its work folder (the background-task experiment).
+pub const LAB_CLEANUP: &str = "lab-cleanup";
 /// The lab's job that takes about ten seconds, reporting its progress.
 pub const LAB_SLOW: &str = "lab-job-slow";
 
@@ -30,6 +32,10 @@ pub fn runner(pool: DbPool, mailer: Arc<Mailer>) -> Runner {
                 ))
                 .context("Failed to run the lab's job-dead")),
                 LAB_SLOW => slow(&context).await,
+                LAB_CLEANUP => Err(AppError::unexpected(anyhow::anyhow!(
+                    "The lab's cleanup task could not find its work folder"
+                ))
+                .context("Failed to clean up old lab data")),
                 other => Err(AppError::unexpected(anyhow::anyhow!(
                     "No job of this kind is known: {other}"
                 ))),

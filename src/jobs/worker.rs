@@ -97,14 +97,25 @@ impl Jobs {
         jobs
     }
 
-    /// Adds a job of `kind`, due at once; its id.
+    /// Adds a job of `kind`, due at once, with JOB_MAX_ATTEMPTS attempts; its id.
     pub async fn add(
         &self,
         kind: &'static str,
         payload: String,
         user_id: Option<i32>,
     ) -> Result<i64, AppError> {
-        let max_attempts = self.settings.max_attempts;
+        self.add_with_attempts(kind, payload, user_id, self.settings.max_attempts)
+            .await
+    }
+
+    /// [`Jobs::add`] with its own number of attempts.
+    pub async fn add_with_attempts(
+        &self,
+        kind: &'static str,
+        payload: String,
+        user_id: Option<i32>,
+        max_attempts: i32,
+    ) -> Result<i64, AppError> {
         let id = db::run(&self.pool, move |conn| {
             queue::enqueue(
                 conn,

@@ -144,7 +144,7 @@ const EXPERIMENTS: &[Case] = &[
         "background-task",
         &[],
         200,
-        "A background task named lab-cleanup started",
+        "A background job named lab-cleanup is queued",
     ),
     (
         "mail-down",

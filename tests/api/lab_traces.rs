@@ -119,13 +119,13 @@ async fn a_background_failure_is_logged_with_its_task_and_no_request_id() {
 
     // Assert
     let errors = app
-        .wait_for("errors.log", |t| t.contains("A background task failed"))
+        .wait_for("errors.log", |t| t.contains("Job failed for the last time"))
         .await;
     let line = errors
         .lines()
-        .find(|l| l.contains("A background task failed"))
+        .find(|l| l.contains("Job failed for the last time"))
         .expect("the line");
-    assert!(line.contains("task=lab-cleanup"));
+    assert!(line.contains("kind=lab-cleanup"), "{line}");
     assert!(!line.contains("request_id="), "{line}");
 }
 
@@ -187,7 +187,7 @@ async fn experiments_send_mails_exactly_as_their_cards_say() {
     }
     let task = bodies
         .iter()
-        .find(|b| b.contains("Task:     lab-cleanup"))
+        .find(|b| b.contains("Task:     job lab-cleanup"))
         .expect("the task's mail");
     assert!(task.contains("Error id: (outside any request)"));
 }

@@ -1,6 +1,7 @@
 //! One small handler per lesson. Each shows one way to fail, and how this app answers it; its
 //! card (what it does, what you see, where to look) is `templates/lab/experiments/<name>.html`.
 
+use crate::jobs::kinds;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -12,7 +13,6 @@ use tera::Context;
 
 use crate::config::MailSettings;
 use crate::db::{self, schema::users};
-use crate::errors::background::spawn_task;
 use crate::errors::{AppError, Chain, ResultExt};
 use crate::mail::Mailer;
 use crate::models::{self, NewUser, User};
@@ -211,19 +211,20 @@ pub(super) async fn slow(page: &Page) -> Result<HttpResponse, AppError> {
     result(page, "slow", "The work finished within its deadline.", None)
 }
 
-/// A task outside any request that fails.
-pub(super) fn background_task(page: &Page, state: &AppState) -> Result<HttpResponse, AppError> {
-    spawn_task("lab-cleanup", state.error_reporter.clone(), async {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        Err(AppError::unexpected(anyhow::anyhow!(
-            "The lab's cleanup task could not find its work folder"
-        ))
-        .context("Failed to clean up old lab data"))
-    });
+/// Work outside any request that fails: a job on the queue, with one attempt, so it is dead
+/// (and told) at once.
+pub(super) async fn background_task(
+    page: &Page,
+    state: &AppState,
+) -> Result<HttpResponse, AppError> {
+    state
+        .jobs
+        .add_with_attempts(kinds::LAB_CLEANUP, "{}".to_string(), None, 1)
+        .await?;
     result(
         page,
         "background-task",
-        "A background task named lab-cleanup started; it fails in a moment, outside this request.",
+        "A background job named lab-cleanup is queued; it fails in a moment, outside this request.",
         None,
     )
 }

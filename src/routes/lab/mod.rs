@@ -109,7 +109,7 @@ impl Experiment {
             Experiment::TemplateError => experiments::template_error(page),
             Experiment::ExternalApi => experiments::external_api(page).await,
             Experiment::Slow => experiments::slow(page).await,
-            Experiment::BackgroundTask => experiments::background_task(page, state),
+            Experiment::BackgroundTask => experiments::background_task(page, state).await,
             Experiment::MailDown => experiments::mail_down(page, state).await,
             Experiment::LogLevels => experiments::log_levels(page, state),
             Experiment::Forbidden => Err(AppError::Forbidden),
