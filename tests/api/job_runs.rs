@@ -10,7 +10,9 @@ use microblog::db::schema::{error_groups, jobs};
 use microblog::models::User;
 use reqwest::StatusCode;
 
+use crate::database::TestDatabase;
 use crate::helpers::{spawn_app_with, Browser, TestApp};
+use crate::postgres::OwnServer;
 use crate::process::TestProcess;
 use crate::smtp::{subject_of, SmtpServer};
 
@@ -182,4 +184,90 @@ async fn a_job_whose_process_was_killed_finishes_after_a_restart() {
         line.contains("attempt=2"),
         "taken again after its lease ran out: {line}"
     );
+}
+
+#[tokio::test]
+async fn a_job_running_at_sigterm_is_handed_back_and_finishes_after_the_restart() {
+    // Arrange
+    let mut app = TestProcess::start(&[("ERROR_LAB", "1"), ("SHUTDOWN_TIMEOUT", "1")]);
+    app.browser().post("/lab/job-slow", &[]).await;
+    app.wait_for("microblog.log", |log| log.contains("Job started"))
+        .await;
+
+    // Act
+    app.terminate();
+    let exited = tokio::task::spawn_blocking({
+        let started = Instant::now();
+        move || {
+            let status = app.wait_for_exit();
+            (app, status, started.elapsed())
+        }
+    })
+    .await
+    .unwrap();
+    let (mut app, status, took) = exited;
+    let handed_back = app.read("microblog.log");
+    app.kill_and_restart();
+    let finished = app
+        .wait_for_within(
+            "microblog.log",
+            |log| log.contains("Job succeeded"),
+            Duration::from_secs(30),
+        )
+        .await;
+
+    // Assert
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    assert!(took < Duration::from_secs(8), "stopped in {took:?}");
+    assert!(
+        handed_back.contains("Job handed back unfinished"),
+        "{handed_back}"
+    );
+    let line = finished
+        .lines()
+        .find(|line| line.contains("Job succeeded"))
+        .expect("the job finished after the restart");
+    assert!(
+        line.contains("attempt=1"),
+        "the hand-back cost no attempt: {line}"
+    );
+}
+
+#[tokio::test]
+async fn a_job_that_meets_a_database_outage_runs_again_once_it_is_back() {
+    if !TestDatabase::on_postgres() {
+        eprintln!("skipped: runs with TEST_DATABASE_URL=postgres://… (.ci/run does)");
+        return;
+    }
+    // Arrange: a server of the test's own, and a job that writes its progress every second
+    let server = OwnServer::start();
+    let app = TestProcess::start(&[
+        ("DATABASE_URL", &server.url),
+        ("DATABASE_TIMEOUT", "1"),
+        ("ERROR_LAB", "1"),
+        ("JOB_LEASE_SECONDS", "3"),
+        ("JOB_RETRY_SECONDS", "1"),
+    ]);
+    app.browser().post("/lab/job-slow", &[]).await;
+    app.wait_for("microblog.log", |log| log.contains("Job started"))
+        .await;
+
+    // Act: the database goes away in the middle of the job, and comes back
+    server.stop();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    server.restart();
+    let finished = app
+        .wait_for_within(
+            "microblog.log",
+            |log| log.contains("Job succeeded"),
+            Duration::from_secs(40),
+        )
+        .await;
+
+    // Assert
+    let line = finished
+        .lines()
+        .find(|line| line.contains("Job succeeded"))
+        .expect("the job finished once the database was back");
+    assert!(!line.contains("attempt=1 "), "it ran again: {line}");
 }

@@ -31,23 +31,23 @@ fn postgres_script(args: &[&str]) -> String {
 }
 
 /// A PostgreSQL server of this test's own, so stopping it disturbs no other test.
-struct OwnServer {
+pub(crate) struct OwnServer {
     dir: tempfile::TempDir,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl OwnServer {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let url = postgres_script(&["start", dir.path().to_str().unwrap()]);
         OwnServer { dir, url }
     }
 
-    fn stop(&self) {
+    pub(crate) fn stop(&self) {
         postgres_script(&["stop", self.dir.path().to_str().unwrap()]);
     }
 
-    fn restart(&self) {
+    pub(crate) fn restart(&self) {
         postgres_script(&["start", self.dir.path().to_str().unwrap()]);
     }
 }
