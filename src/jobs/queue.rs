@@ -266,6 +266,35 @@ pub fn latest_of(
         .context("Failed to load a user's latest job")
 }
 
+/// Deletes succeeded jobs last changed before `succeeded_before` and dead ones before
+/// `dead_before`; how many went. Reads first: an idle check takes no write lock on SQLite.
+pub fn delete_finished(
+    conn: &mut DbConnection,
+    succeeded_before: NaiveDateTime,
+    dead_before: NaiveDateTime,
+) -> Result<usize, AppError> {
+    let old = || {
+        jobs::table.filter(
+            jobs::status
+                .eq("succeeded")
+                .and(jobs::updated_at.lt(succeeded_before))
+                .or(jobs::status
+                    .eq("dead")
+                    .and(jobs::updated_at.lt(dead_before))),
+        )
+    };
+    let found: i64 = old()
+        .count()
+        .get_result(conn)
+        .context("Failed to count the finished jobs")?;
+    if found == 0 {
+        return Ok(0);
+    }
+    diesel::delete(old())
+        .execute(conn)
+        .context("Failed to delete the finished jobs")
+}
+
 /// The job `id`, if there is one.
 pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<Job>, AppError> {
     jobs::table

@@ -161,12 +161,27 @@ impl Jobs {
     }
 }
 
-/// Counts the jobs by status every 5 seconds, for the metrics.
+/// How long finished jobs stay visible: a succeeded one a day, a dead one thirty (as long as
+/// a resolved error group), so the table cannot grow without end.
+const KEEP_SUCCEEDED: TimeDelta = TimeDelta::days(1);
+const KEEP_DEAD: TimeDelta = TimeDelta::days(30);
+
+/// Counts the jobs by status every 5 seconds, for the metrics, and deletes the finished jobs
+/// past their time every minute.
 async fn count_jobs(jobs: std::sync::Weak<Jobs>) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
+    let mut ticks = 0u32;
     loop {
         tick.tick().await;
         let Some(strong) = jobs.upgrade() else { return };
+        ticks = ticks.wrapping_add(1);
+        if ticks % 12 == 1 {
+            let now = Utc::now().naive_utc();
+            let _ = db::run_unobserved(&strong.pool, move |conn| {
+                queue::delete_finished(conn, now - KEEP_SUCCEEDED, now - KEEP_DEAD)
+            })
+            .await;
+        }
         if let Ok(counts) = db::run_unobserved(&strong.pool, queue::counts).await {
             if let Ok(mut counted) = strong.counted.lock() {
                 *counted = counts;

@@ -26,9 +26,20 @@ pub async fn request_export(
         queue::latest_of(conn, EXPORT_POSTS, user_id)
     })
     .await?;
-    if latest.is_some_and(|job| unfinished(&job)) {
-        page.flash(Level::Info, ALREADY);
-        return Ok(see_other("/index"));
+    if let Some(job) = &latest {
+        if unfinished(job) {
+            page.flash(Level::Info, ALREADY);
+            return Ok(see_other("/index"));
+        }
+        // Each export is a mail: one a minute is plenty, and bounds what a script can send.
+        let since = chrono::Utc::now().naive_utc() - job.updated_at;
+        if job.status == "succeeded" && since < chrono::TimeDelta::minutes(1) {
+            page.flash(
+                Level::Info,
+                "Your posts were mailed to you a moment ago. Try again in a minute.",
+            );
+            return Ok(see_other("/index"));
+        }
     }
     match state
         .jobs

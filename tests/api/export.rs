@@ -84,6 +84,13 @@ async fn an_export_moves_to_done_and_mails_every_post_as_posts_json() {
         .collect();
     assert_eq!(bodies, ["first <post>", "second", "third & last"]);
     assert!(export["posts"][0]["id"].is_number() && export["posts"][0]["timestamp"].is_string());
+    let again = susan.post("/export_posts", &[]).await;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    assert!(
+        susan.get_html("/index").await.contains("a moment ago"),
+        "one export a minute"
+    );
+    assert_eq!(smtp.messages().len(), 1);
 }
 
 #[tokio::test]

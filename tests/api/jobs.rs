@@ -154,3 +154,31 @@ fn a_failed_job_waits_for_its_time_and_a_handed_back_one_keeps_its_attempts() {
     assert_eq!(retried.last_error, "Failed to export: the disk is full");
     assert_eq!(retried.status, "running");
 }
+
+#[test]
+fn finished_jobs_are_deleted_after_their_time_and_unfinished_ones_never() {
+    // Arrange
+    let dir = tempfile::tempdir().unwrap();
+    let database = TestDatabase::create(dir.path());
+    let pool = pool(&database);
+    let done = enqueue(&pool, "test-done");
+    let waiting = enqueue(&pool, "test-waiting");
+    let mut conn = pool.get().unwrap();
+    let claimed = queue::claim(&mut conn, TimeDelta::seconds(30))
+        .unwrap()
+        .unwrap();
+    queue::finish(&mut conn, claimed.id, &Outcome::Succeeded).unwrap();
+    let later = Utc::now().naive_utc() + TimeDelta::seconds(1);
+
+    // Act
+    let kept = queue::delete_finished(&mut conn, later - TimeDelta::days(1), later).unwrap();
+    let deleted = queue::delete_finished(&mut conn, later, later).unwrap();
+
+    // Assert
+    assert_eq!((claimed.id, kept, deleted), (done, 0, 1));
+    assert!(queue::find(&mut conn, done).unwrap().is_none());
+    assert!(
+        queue::find(&mut conn, waiting).unwrap().is_some(),
+        "a queued job stays"
+    );
+}
