@@ -3,6 +3,7 @@
 //! mailed.
 //!
 //! - [`queue`]: the table's operations (enqueue, claim, renew, finish).
+//! - [`listing`]: counts, pages of jobs, and the deletion of finished ones.
 //! - [`backoff`]: when a failed job is tried again.
 //! - [`worker`]: the workers in the app's process, leases, retries, the dead end, shutdown.
 //! - [`kinds`]: what each kind of job does; [`export`]: "export your posts".
@@ -10,5 +11,7 @@
 pub mod backoff;
 pub mod export;
 pub mod kinds;
+pub mod listing;
 pub mod queue;
+mod upkeep;
 pub mod worker;

@@ -16,6 +16,7 @@ use tracing::Instrument;
 
 use super::backoff::{jitter, wait_after};
 use super::queue::{self, Job, NewJob, Outcome};
+use super::upkeep::{count_and_sweep, Counted};
 use crate::config::JobSettings;
 use crate::db::{self, DbPool};
 use crate::errors::report::ErrorReport;
@@ -66,7 +67,7 @@ pub struct Jobs {
     metrics: Arc<Metrics>,
     /// Jobs by status, counted every few seconds for the metrics (a scrape never waits on the
     /// database).
-    counted: std::sync::Mutex<Vec<(String, i64)>>,
+    counted: Arc<Counted>,
 }
 
 impl Jobs {
@@ -88,9 +89,12 @@ impl Jobs {
             hand_back: Notify::new(),
             running: AtomicUsize::new(0),
             metrics,
-            counted: std::sync::Mutex::new(Vec::new()),
+            counted: Arc::new(Counted::default()),
         });
-        tokio::spawn(count_jobs(Arc::downgrade(&jobs)));
+        tokio::spawn(count_and_sweep(
+            jobs.pool.clone(),
+            Arc::downgrade(&jobs.counted),
+        ));
         for _ in 0..settings.workers {
             tokio::spawn(work(Arc::downgrade(&jobs)));
         }
@@ -157,35 +161,6 @@ impl Jobs {
         let grace = Instant::now();
         while self.running.load(Ordering::SeqCst) > 0 && grace.elapsed() < Duration::from_secs(1) {
             tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-/// How long finished jobs stay visible: a succeeded one a day, a dead one thirty (as long as
-/// a resolved error group), so the table cannot grow without end.
-const KEEP_SUCCEEDED: TimeDelta = TimeDelta::days(1);
-const KEEP_DEAD: TimeDelta = TimeDelta::days(30);
-
-/// Counts the jobs by status every 5 seconds, for the metrics, and deletes the finished jobs
-/// past their time every minute.
-async fn count_jobs(jobs: std::sync::Weak<Jobs>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(5));
-    let mut ticks = 0u32;
-    loop {
-        tick.tick().await;
-        let Some(strong) = jobs.upgrade() else { return };
-        ticks = ticks.wrapping_add(1);
-        if ticks % 12 == 1 {
-            let now = Utc::now().naive_utc();
-            let _ = db::run_unobserved(&strong.pool, move |conn| {
-                queue::delete_finished(conn, now - KEEP_SUCCEEDED, now - KEEP_DEAD)
-            })
-            .await;
-        }
-        if let Ok(counts) = db::run_unobserved(&strong.pool, queue::counts).await {
-            if let Ok(mut counted) = strong.counted.lock() {
-                *counted = counts;
-            }
         }
     }
 }

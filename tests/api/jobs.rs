@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::{TimeDelta, Utc};
 use microblog::config::DatabaseUrl;
 use microblog::db::{self, DbPool};
+use microblog::jobs::listing;
 use microblog::jobs::queue::{self, NewJob, Outcome};
 
 use crate::database::TestDatabase;
@@ -171,8 +172,8 @@ fn finished_jobs_are_deleted_after_their_time_and_unfinished_ones_never() {
     let later = Utc::now().naive_utc() + TimeDelta::seconds(1);
 
     // Act
-    let kept = queue::delete_finished(&mut conn, later - TimeDelta::days(1), later).unwrap();
-    let deleted = queue::delete_finished(&mut conn, later, later).unwrap();
+    let kept = listing::delete_finished(&mut conn, later - TimeDelta::days(1), later).unwrap();
+    let deleted = listing::delete_finished(&mut conn, later, later).unwrap();
 
     // Assert
     assert_eq!((claimed.id, kept, deleted), (done, 0, 1));

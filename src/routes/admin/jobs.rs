@@ -9,6 +9,7 @@ use tera::Context;
 use super::errors::shown_time;
 use crate::db;
 use crate::errors::AppError;
+use crate::jobs::listing;
 use crate::jobs::queue::{self, Job};
 use crate::web::flash::Level;
 use crate::web::page::Page;
@@ -89,8 +90,8 @@ pub async fn jobs(
         .max(1);
     let (counts, list) = db::run(&state.pool, move |conn| {
         Ok::<_, AppError>((
-            queue::counts(conn)?,
-            queue::latest(conn, status, page_number, PER_PAGE)?,
+            listing::counts(conn)?,
+            listing::latest(conn, status, page_number, PER_PAGE)?,
         ))
     })
     .await?;

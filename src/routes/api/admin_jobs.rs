@@ -9,7 +9,8 @@ use super::auth::ApiUser;
 use super::representations::{Collection, Failures, PageQuery};
 use crate::db;
 use crate::errors::AppError;
-use crate::jobs::queue::{self, Job};
+use crate::jobs::listing;
+use crate::jobs::queue::Job;
 use crate::web::state::AppState;
 
 /// A job's status.
@@ -95,7 +96,7 @@ pub async fn list(
     let (page, per_page) = page.window()?;
     let status = query.status.map(JobStatus::as_str);
     let jobs = db::run(&state.pool, move |conn| {
-        queue::latest(conn, status, page, per_page)
+        listing::latest(conn, status, page, per_page)
     })
     .await?;
     Ok(HttpResponse::Ok().json(Collection::new(
