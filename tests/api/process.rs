@@ -195,6 +195,9 @@ fn launch(
     // Drain the console for the whole run: a full pipe would stall the log writer.
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            // Kept before the address is announced: whoever waits for the address may read
+            // the startup line at once (`metrics_address`).
+            lines.lock().unwrap().push(line.clone());
             if line.contains("Microblog startup") {
                 // Text (`address=http://…`) or JSON (`"address":"http://…"`).
                 let address = line
@@ -208,7 +211,6 @@ fn launch(
                     let _ = address_tx.send(address.to_string());
                 }
             }
-            lines.lock().unwrap().push(line);
         }
     });
     let address = address_rx
