@@ -9,6 +9,7 @@ mod database;
 mod disk;
 mod docs;
 mod error_inbox;
+mod error_inbox_mails;
 mod errors;
 mod export;
 mod failing_routes;
