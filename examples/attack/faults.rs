@@ -62,10 +62,11 @@ pub async fn slow_bodies() {
     );
 }
 
-/// A mail server that accepts and never answers, during 60 failures of three kinds.
-pub async fn hung_mail_server() {
+/// A server on a free port that accepts connections and never says a word: its port, and how
+/// many connections it was offered.
+fn hanging_server() -> (u16, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let smtp_port = listener.local_addr().unwrap().port();
+    let port = listener.local_addr().unwrap().port();
     let connections = Arc::new(AtomicUsize::new(0));
     let seen = connections.clone();
     std::thread::spawn(move || {
@@ -75,6 +76,12 @@ pub async fn hung_mail_server() {
             held.push(stream);
         }
     });
+    (port, connections)
+}
+
+/// A mail server that accepts and never answers, during 60 failures of three kinds.
+pub async fn hung_mail_server() {
+    let (smtp_port, connections) = hanging_server();
     let port = smtp_port.to_string();
     let server = Server::start(&[
         ("MAIL_SERVER", "127.0.0.1"),
@@ -105,17 +112,7 @@ pub async fn hung_mail_server() {
 /// A Sentry that accepts and never answers, during 2,000 panics from 8 clients at once: the
 /// pages' latency, the error mails (one group: a handful), and the server's memory.
 pub async fn hung_sentry() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let sentry_port = listener.local_addr().unwrap().port();
-    let connections = Arc::new(AtomicUsize::new(0));
-    let seen = connections.clone();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            seen.fetch_add(1, Ordering::SeqCst);
-            held.push(stream);
-        }
-    });
+    let (sentry_port, connections) = hanging_server();
     let dsn = format!("http://key@127.0.0.1:{sentry_port}/1");
     let server = Server::start(&[("SENTRY_DSN", &dsn), ("ERROR_MAIL_INTERVAL", "5")]);
     let rss_before = server.rss_mb();
