@@ -23,4 +23,5 @@ pub mod telemetry;
 pub mod templates;
 pub mod tokens;
 pub mod tracking;
+pub mod uploads;
 pub mod web;

@@ -72,6 +72,8 @@ pub struct Settings {
     /// Where `GET /metrics` listens (never the public port); `None` with METRICS_ADDR=off.
     pub metrics_addr: Option<std::net::SocketAddr>,
     pub jobs: JobSettings,
+    /// AVATAR_MAX_BYTES: the largest avatar file accepted (the form's other fields aside).
+    pub avatar_max_bytes: usize,
 }
 
 /// The rate limits (see `web/rate_limits.rs`); counts per minute for logins, per hour for the
@@ -271,6 +273,7 @@ impl Settings {
                     3600,
                 )?),
             },
+            avatar_max_bytes: env.ranged("AVATAR_MAX_BYTES", 2 * 1024 * 1024, 1024, 64 * 1024 * 1024)?,
             host,
         })
     }

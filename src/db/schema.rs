@@ -9,6 +9,8 @@ diesel::table! {
         about_me -> Text,
         last_seen -> Timestamp,
         role -> Text,
+        /// Names the current row of `avatars`; `None` shows the identicon.
+        avatar_version -> Nullable<Text>,
     }
 }
 
@@ -143,3 +145,15 @@ diesel::table! {
 
 diesel::joinable!(jobs -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(jobs, users);
+
+diesel::table! {
+    avatars (user_id) {
+        user_id -> Integer,
+        version -> Text,
+        image -> Binary,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(avatars -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(avatars, users);

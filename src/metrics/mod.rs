@@ -36,6 +36,16 @@ fn latency_histogram() -> Histogram {
 }
 
 /// Every metric of one application. Cheap to clone (each metric is shared).
+/// How an avatar upload ended: a fixed set, so a client cannot make new series.
+pub const AVATAR_OUTCOMES: [&str; 6] = [
+    "saved",
+    "too_large",
+    "not_an_image",
+    "too_many_pixels",
+    "rate_limited",
+    "failed",
+];
+
 pub struct Metrics {
     registry: Registry,
     pub requests: Family<RequestLabels, Counter>,
@@ -52,6 +62,7 @@ pub struct Metrics {
     pub error_mails: Family<OutcomeLabels, Counter>,
     pub sentry_events: Family<OutcomeLabels, Counter>,
     pub job_runs: Family<OutcomeLabels, Counter>,
+    pub avatar_uploads: Family<OutcomeLabels, Counter>,
     pub job_duration: Histogram,
     /// The last hour, for the status page.
     pub history: History,
@@ -77,6 +88,7 @@ impl Metrics {
             error_mails: Family::default(),
             sentry_events: Family::default(),
             job_runs: Family::default(),
+            avatar_uploads: Family::default(),
             job_duration: latency_histogram(),
             history: History::default(),
             live: live.clone(),
@@ -151,6 +163,11 @@ impl Metrics {
             "Runs of background jobs, by outcome: succeeded, retrying, dead, handed_back",
             metrics.job_runs.clone(),
         );
+        r.register(
+            "microblog_avatar_uploads",
+            "Avatar uploads, by outcome: saved, too_large, not_an_image, too_many_pixels, rate_limited, failed",
+            metrics.avatar_uploads.clone(),
+        );
         r.register_with_unit(
             "microblog_job_duration",
             "Time a job's run took",
@@ -167,6 +184,11 @@ impl Metrics {
         }
         for outcome in ["succeeded", "retrying", "dead", "handed_back"] {
             let _ = metrics.job_runs.get_or_create(&OutcomeLabels { outcome });
+        }
+        for outcome in crate::metrics::AVATAR_OUTCOMES {
+            let _ = metrics
+                .avatar_uploads
+                .get_or_create(&OutcomeLabels { outcome });
         }
         for outcome in ["queued", "throttled"] {
             let _ = metrics
@@ -205,6 +227,13 @@ impl Metrics {
         if outcome == "sent" {
             self.history.error_mails.inc_by(count);
         }
+    }
+
+    /// An avatar upload's outcome, one of [`AVATAR_OUTCOMES`].
+    pub fn avatar_upload(&self, outcome: &'static str) {
+        self.avatar_uploads
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
     }
 
     /// A Sentry event's outcome: `queued`, or `throttled` by the per-group limit.

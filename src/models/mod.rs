@@ -3,6 +3,7 @@
 //! `web::display` turns rows into what a page shows.
 
 mod api_session;
+mod avatar;
 mod follow;
 mod login_session;
 mod post;
@@ -13,6 +14,7 @@ pub use api_session::{
     api_session_user, create_api_session, revoke_all_api_sessions, revoke_api_session,
     rotate_refresh_token,
 };
+pub use avatar::{avatar_owner, find_avatar, remove_avatar, save_avatar, StoredAvatar};
 pub use follow::{follow, follow_page, follower_count, following_count, is_following, unfollow};
 pub use login_session::{
     create_session, end_all_sessions, end_session, session_user, SessionLimits,

@@ -15,6 +15,7 @@ pub struct PostWithAuthor {
     pub timestamp: NaiveDateTime,
     pub author: String,
     pub author_email: String,
+    pub author_avatar: Option<String>,
 }
 
 type PostColumns = (
@@ -24,6 +25,7 @@ type PostColumns = (
     posts::timestamp,
     users::username,
     users::email,
+    users::avatar_version,
 );
 type PostsWithAuthors =
     diesel::dsl::Select<diesel::dsl::InnerJoin<posts::table, users::table>, PostColumns>;
@@ -37,6 +39,7 @@ fn with_author() -> PostsWithAuthors {
         posts::timestamp,
         users::username,
         users::email,
+        users::avatar_version,
     ))
 }
 

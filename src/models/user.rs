@@ -20,6 +20,8 @@ pub struct User {
     pub last_seen: NaiveDateTime,
     /// `user` or `admin` (granted with `microblog admin <username>`).
     pub role: String,
+    /// The uploaded avatar's version, if there is one (`models::avatar`).
+    pub avatar_version: Option<String>,
 }
 
 // Written by hand so that the password hash can never reach a log line through `{:?}`.

@@ -15,9 +15,11 @@ pub mod health;
 pub mod lab;
 pub mod password_reset;
 pub mod posts;
+pub mod uploads;
 pub mod users;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::http::header;
+use actix_web::{guard, web, HttpRequest, HttpResponse};
 
 use crate::errors::AppError;
 use crate::web::login::current_user;
@@ -41,7 +43,19 @@ pub fn configure(config: &mut web::ServiceConfig, lab: bool) {
         .service(
             web::resource("/edit_profile")
                 .route(web::get().to(users::edit_profile_form))
+                .route(
+                    web::post()
+                        .guard(guard::fn_guard(is_multipart))
+                        .to(uploads::edit_profile_with_avatar),
+                )
                 .route(web::post().to(users::edit_profile)),
+        )
+        .service(
+            web::resource("/edit_profile/remove_avatar")
+                .route(web::post().to(uploads::remove_avatar)),
+        )
+        .service(
+            web::resource("/avatars/{user_id}/{version}").route(web::get().to(uploads::avatar)),
         )
         .service(web::resource("/follow/{username}").route(web::post().to(users::follow)))
         .service(web::resource("/unfollow/{username}").route(web::post().to(users::unfollow)))
@@ -76,9 +90,16 @@ pub fn configure(config: &mut web::ServiceConfig, lab: bool) {
     }
 }
 
+/// Whether a request's body is a multipart form (an upload).
+fn is_multipart(ctx: &guard::GuardContext) -> bool {
+    ctx.header::<header::ContentType>()
+        .is_some_and(|content_type| content_type.0.essence_str() == "multipart/form-data")
+}
+
 /// The routes that answer POST alone. A login's `next` never leads to one: the browser's GET
 /// there would meet a 405. Add a POST-only route of yours here too.
-const POST_ONLY: [&str; 7] = [
+const POST_ONLY: [&str; 8] = [
+    "/edit_profile/remove_avatar",
     "/admin/jobs/{id}/retry",
     "/admin/errors/{id}/{action}",
     "/follow/{username}",

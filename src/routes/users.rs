@@ -58,7 +58,9 @@ pub async fn user(
 
     let now = chrono::Utc::now().naive_utc();
     let profile = Profile {
-        avatar: state.avatar_key.url(&user.email, 128),
+        avatar: state
+            .avatar_key
+            .of(user.id, &user.email, user.avatar_version.as_deref(), 128),
         last_seen: iso_time(user.last_seen),
         last_seen_ago: time_ago(user.last_seen, now),
         username: user.username.clone(),
@@ -138,10 +140,29 @@ fn render_edit_profile(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
+    edit_profile_page(page, form, errors, status)
+}
+
+/// The Edit Profile page with `form`'s values and `errors` next to their fields.
+pub fn edit_profile_page(
+    page: &Page,
+    form: &EditProfileForm,
+    errors: &FormErrors,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let state = crate::web::state::app_state(page.request())?;
     let mut context = Context::new();
     context.insert("title", "Edit Profile");
     context.insert("form", form);
     context.insert("errors", errors);
+    context.insert(
+        "has_avatar",
+        &page.user().is_some_and(|user| user.avatar_version.is_some()),
+    );
+    context.insert(
+        "avatar_max",
+        &crate::uploads::form::human_size(state.settings.avatar_max_bytes),
+    );
     page.render("edit_profile.html", status, context)
 }
 

@@ -2,7 +2,8 @@
 //! would otherwise hold its connection (and a file descriptor) for as long as the client likes.
 //! The body of every state-changing request is read here, within the app's size limit and
 //! REQUEST_TIMEOUT; a late one gets our 408 page and the connection is closed. The handler then
-//! reads the same bytes from memory, whatever extractor it uses.
+//! reads the same bytes from memory, whatever extractor it uses. Uploads stream through instead,
+//! under the same deadline (`streamed_body.rs`).
 
 use std::time::Duration;
 
@@ -24,7 +25,15 @@ pub async fn read_body_in_time(
         *req.method(),
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     );
-    if has_body {
+    if has_body && super::streamed_body::is_streamed(&req) {
+        let (within, file_limit) = req
+            .app_data::<web::Data<AppState>>()
+            .map_or((Duration::from_secs(10), 2 * 1024 * 1024), |state| {
+                (state.settings.request_timeout(), state.settings.avatar_max_bytes)
+            });
+        let cap = file_limit + super::streamed_body::STREAMED_OVERHEAD;
+        super::streamed_body::bound(&mut req, within, cap);
+    } else if has_body {
         let deadline = req
             .app_data::<web::Data<AppState>>()
             .map_or(Duration::from_secs(10), |state| {

@@ -94,6 +94,12 @@ fn text_body(req: &ServiceRequest) -> Option<TextBody> {
     }
 }
 
+/// Whether `text` holds a control character other than tab and line breaks: for the fields of
+/// a multipart form, which its handler reads as it streams.
+pub fn has_control(text: &str) -> bool {
+    text.chars().any(is_refused)
+}
+
 /// A control character other than tab and line breaks.
 fn is_refused(c: char) -> bool {
     c.is_control() && !matches!(c, '\t' | '\n' | '\r')

@@ -2,7 +2,8 @@
 //! one middleware before any handler runs, as Django's `CsrfViewMiddleware` does.
 //!
 //! Each session holds a random token. Every POST, PUT, PATCH and DELETE must send it back, in
-//! the form's hidden `csrf_token` field or in an `X-CSRF-Token` header; otherwise the request is
+//! the form's hidden `csrf_token` field (the first field of a multipart form) or in an
+//! `X-CSRF-Token` header; otherwise the request is
 //! refused with 403 before routing, extractors or handlers see it. A handler needs nothing
 //! special: `web::Form<T>`, `web::Json<T>`, or no body at all are all protected the same way.
 //! The middleware also keeps the posted fields, of a form or a JSON object (secrets redacted), for
@@ -20,6 +21,7 @@ use actix_web::web::Bytes;
 use subtle::ConstantTimeEq;
 
 use super::request::RequestScope;
+use super::streamed_body;
 use crate::errors::redact;
 use crate::errors::AppError;
 
@@ -49,12 +51,23 @@ pub async fn check_csrf(
     if is_safe(req.method()) || is_exempt(req.path(), req.headers()) {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
-    // The body is read here (within the app's body limit) and handed on unchanged.
-    let body = match req.extract::<Bytes>().await {
-        Ok(body) => body,
-        Err(error) => return Ok(req.error_response(error)),
+    // An upload streams on to its handler: a multipart form must send the token as its first
+    // field (the site's forms do), an image body in the header. Any other body is read here
+    // (within the app's body limit) and handed on unchanged.
+    let mut body = None;
+    let fields = if streamed_body::is_multipart(&req) {
+        match streamed_body::first_multipart_field(&mut req, FIELD).await {
+            Ok(token) => token.map(|token| vec![(FIELD.to_string(), token)]).unwrap_or_default(),
+            Err(error) => return Ok(req.error_response(error)),
+        }
+    } else if streamed_body::is_streamed(&req) {
+        Vec::new()
+    } else {
+        match req.extract::<Bytes>().await {
+            Ok(bytes) => posted_fields(&req, body.insert(bytes)),
+            Err(error) => return Ok(req.error_response(error)),
+        }
     };
-    let fields = posted_fields(&req, &body);
     let submitted = req
         .headers()
         .get(HEADER)
@@ -80,7 +93,9 @@ pub async fn check_csrf(
         }
         return Ok(req.error_response(AppError::CsrfRejected));
     }
-    req.set_payload(body.into());
+    if let Some(body) = body {
+        req.set_payload(body.into());
+    }
     Ok(next.call(req).await?.map_into_boxed_body())
 }
 

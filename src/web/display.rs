@@ -28,7 +28,7 @@ pub fn post_views(avatars: &AvatarKey, posts: Paginated<PostWithAuthor>) -> Pagi
     let now = Utc::now().naive_utc();
     posts.map(|post| PostView {
         id: post.id,
-        avatar: avatars.url(&post.author_email, 36),
+        avatar: avatars.of(post.user_id, &post.author_email, post.author_avatar.as_deref(), 36),
         timestamp: iso_time(post.timestamp),
         ago: time_ago(post.timestamp, now),
         body: post.body,
@@ -47,6 +47,15 @@ impl AvatarKey {
         let mut key = [0u8; 32];
         key.copy_from_slice(&derive_key(secret, "avatar")[..32]);
         AvatarKey(key)
+    }
+
+    /// The URL of a user's avatar: the picture they uploaded (`version` names it, so the URL
+    /// changes with the picture and can be cached for good), or else their identicon.
+    pub fn of(&self, user_id: i32, email: &str, version: Option<&str>, size: u32) -> String {
+        match version {
+            Some(version) => format!("/avatars/{user_id}/{version}"),
+            None => self.url(email, size),
+        }
     }
 
     /// The URL of the identicon for `email`, `size` pixels square, served by `routes::avatar`.

@@ -21,3 +21,4 @@ pub mod request;
 pub mod security_headers;
 pub mod session_keys;
 pub mod state;
+pub mod streamed_body;

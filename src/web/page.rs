@@ -137,7 +137,10 @@ pub fn base_context(
         &user.map(|user| CurrentUser {
             username: &user.username,
             avatar: state
-                .map(|state| state.avatar_key.url(&user.email, 24))
+                .map(|state| {
+                    let version = user.avatar_version.as_deref();
+                    state.avatar_key.of(user.id, &user.email, version, 24)
+                })
                 .unwrap_or_default(),
         }),
     );

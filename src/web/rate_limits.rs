@@ -93,6 +93,8 @@ pub struct RateLimits {
     reset_per_email: Limit<String>,
     /// The lab's rate-limit experiment: a limit small enough to reach by hand.
     lab_per_client: Limit<IpAddr>,
+    /// Avatar uploads: each decodes an image, the costliest thing a user can ask for.
+    avatar_per_user: Limit<i32>,
 }
 
 /// The key for a client address: an IPv6 client is its /64, the block one subscriber gets, so
@@ -125,6 +127,9 @@ fn bounded_key(name: &str) -> String {
 
 const MINUTE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3600);
+/// Avatar uploads per user: ten at once (a few tries to get one right), then one every six
+/// minutes.
+pub const AVATARS_PER_HOUR: u32 = 10;
 
 impl RateLimits {
     /// The limits, and a task that forgets idle keys every minute.
@@ -158,6 +163,7 @@ impl RateLimits {
                 m,
             ),
             lab_per_client: Limit::new("lab rate-limit experiment", 3, MINUTE, m),
+            avatar_per_user: Limit::new("avatar uploads per user", AVATARS_PER_HOUR, HOUR, m),
         });
         let weak = Arc::downgrade(&limits);
         tokio::spawn(async move {
@@ -178,6 +184,7 @@ impl RateLimits {
         self.reset_per_client.forget_idle();
         self.reset_per_email.forget_idle();
         self.lab_per_client.forget_idle();
+        self.avatar_per_user.forget_idle();
     }
 
     /// A login attempt from `client` for `username` (counted before the password is checked:
@@ -209,6 +216,14 @@ impl RateLimits {
             self.reset_per_client.check(&network(client))?;
         }
         self.reset_per_email.check(&bounded_key(email))
+    }
+
+    /// An avatar upload by `user_id` (counted before the image is read).
+    pub fn avatar(&self, user_id: i32) -> Result<(), AppError> {
+        match self.enabled {
+            true => self.avatar_per_user.check(&user_id),
+            false => Ok(()),
+        }
     }
 
     /// A press of the lab's rate-limit button (limited even with RATE_LIMITS=0: it is the lesson).

@@ -1,0 +1,2 @@
+DROP TABLE avatars;
+ALTER TABLE users DROP COLUMN avatar_version;

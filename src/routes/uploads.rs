@@ -1,0 +1,225 @@
+//! Avatars: the upload on Edit Profile (a multipart form), its removal, and the pictures
+//! themselves, served by us with their version as ETag.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::users::edit_profile_page;
+use crate::db;
+use crate::errors::{AppError, UniqueField};
+use crate::models::{self, User};
+use crate::uploads::{self, FormError, Thumbnail, UploadForm};
+use crate::web::control_characters::has_control;
+use crate::web::flash::Level;
+use crate::web::forms::{EditProfileForm, FormErrors};
+use crate::web::page::Page;
+use crate::web::redirect::see_other;
+use crate::web::state::AppState;
+
+/// The form field of the avatar file.
+pub const AVATAR_FIELD: &str = "avatar";
+
+/// `POST /edit_profile` as a multipart form: the profile's fields and, if one was chosen, a
+/// new avatar. The profile and the picture are saved together or not at all.
+#[tracing::instrument(name = "Edit profile with avatar", skip_all)]
+pub async fn edit_profile_with_avatar(
+    req: HttpRequest,
+    payload: web::Payload,
+    page: Page,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    // Before the body is read: a stranger's upload costs nothing.
+    let user = page.require_user()?.clone();
+    let limit = state.settings.avatar_max_bytes;
+    let upload = match uploads::form::read(req.headers(), payload.into_inner(), AVATAR_FIELD, limit).await {
+        Ok(upload) => upload,
+        Err(FormError::FileTooLarge { fields, file_name, limit }) => {
+            let message = format!("The file is larger than {}.", uploads::form::human_size(limit));
+            uploads::log_refusal(&state, user.id, &file_name, &message, "too_large");
+            let form = profile_form(&fields, &user);
+            let mut errors = FormErrors::default();
+            errors.add(AVATAR_FIELD, &message);
+            return edit_profile_page(&page, &form, &errors, StatusCode::PAYLOAD_TOO_LARGE);
+        }
+        Err(error) => return Err(form_error(error)),
+    };
+    let UploadForm { fields, file } = upload;
+    if fields.iter().any(|(name, value)| has_control(name) || has_control(value)) {
+        return Err(AppError::BadRequest(
+            "The request holds a control character (such as a NUL byte) where none is allowed."
+                .to_string(),
+        ));
+    }
+    let mut form = profile_form(&fields, &user);
+    let mut errors = form.check();
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
+    let mut thumbnail = None;
+    if let Some(file) = file {
+        match accept(&state, user.id, &file.file_name, file.bytes).await? {
+            Ok(accepted) => thumbnail = Some(accepted),
+            Err((message, refusal_status)) => {
+                errors.add(AVATAR_FIELD, &message);
+                status = refusal_status;
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return edit_profile_page(&page, &form, &errors, status);
+    }
+    let (username, about_me) = (form.username.clone(), form.about_me.clone());
+    let new_avatar = thumbnail.is_some();
+    let saved = db::run(&state.pool, move |conn| {
+        db::write_transaction(conn, |conn| {
+            if User::username_taken(conn, &username, Some(user.id))? {
+                return Err(AppError::Taken(UniqueField::Username));
+            }
+            User::update_profile(conn, user.id, &username, &about_me)?;
+            if let Some(Thumbnail { png, version }) = &thumbnail {
+                models::save_avatar(conn, user.id, version, png)?;
+            }
+            Ok(())
+        })
+    })
+    .await;
+    match saved {
+        Ok(()) => {
+            if new_avatar {
+                state.metrics.avatar_upload("saved");
+            }
+            page.flash(Level::Success, "Your changes have been saved.");
+            Ok(see_other("/edit_profile"))
+        }
+        Err(AppError::Taken(UniqueField::Username)) => {
+            errors.add("username", "Please use a different username.");
+            edit_profile_page(&page, &form, &errors, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(other) => {
+            if new_avatar {
+                state.metrics.avatar_upload("failed");
+            }
+            Err(other.context("Failed to save a profile with a new avatar"))
+        }
+    }
+}
+
+/// The thumbnail of an uploaded file, or the message and status of its refusal (already
+/// logged and counted). Counts against the user's upload limit first.
+pub async fn accept(
+    state: &AppState,
+    user_id: i32,
+    file_name: &str,
+    bytes: Vec<u8>,
+) -> Result<Result<Thumbnail, (String, StatusCode)>, AppError> {
+    if let Err(AppError::TooManyRequests { retry_after }) = state.rate_limits.avatar(user_id) {
+        let minutes = retry_after.div_ceil(60);
+        let message = format!("You have changed your avatar often. Try again in {minutes} minutes.");
+        uploads::log_refusal(state, user_id, file_name, &message, "rate_limited");
+        return Ok(Err((message, StatusCode::TOO_MANY_REQUESTS)));
+    }
+    match uploads::thumbnail_of(bytes).await? {
+        Ok(thumbnail) => Ok(Ok(thumbnail)),
+        Err(refusal) => {
+            let message = refusal.to_string();
+            uploads::log_refusal(state, user_id, file_name, &message, refusal.outcome());
+            Ok(Err((message, StatusCode::UNPROCESSABLE_ENTITY)))
+        }
+    }
+}
+
+/// A form that could not be read, as the error page says it.
+pub fn form_error(error: FormError) -> AppError {
+    match error {
+        FormError::TimedOut => AppError::RequestTimeout,
+        FormError::FileTooLarge { .. } | FormError::FieldsTooLarge => AppError::PayloadTooLarge,
+        FormError::Malformed => {
+            AppError::BadRequest("The form was incomplete or malformed.".to_string())
+        }
+    }
+}
+
+/// The profile fields of a multipart form; a field that was not sent is empty (and the form's
+/// own rules say so), except before a file too large to read, where the current values stand.
+fn profile_form(fields: &std::collections::HashMap<String, String>, user: &User) -> EditProfileForm {
+    let field = |name: &str, current: &str| match fields.get(name) {
+        Some(value) => value.clone(),
+        None if fields.is_empty() => current.to_string(),
+        None => String::new(),
+    };
+    EditProfileForm {
+        username: field("username", &user.username),
+        about_me: field("about_me", &user.about_me),
+    }
+}
+
+/// `POST /edit_profile/remove_avatar`: back to the identicon.
+#[tracing::instrument(name = "Remove avatar", skip_all)]
+pub async fn remove_avatar(page: Page, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let user_id = page.require_user()?.id;
+    let removed = db::run(&state.pool, move |conn| {
+        db::write_transaction(conn, |conn| models::remove_avatar(conn, user_id))
+    })
+    .await?;
+    if removed {
+        page.flash(Level::Success, "Your avatar has been removed.");
+    }
+    Ok(see_other("/edit_profile"))
+}
+
+/// `GET /avatars/{user_id}/{version}`: an uploaded avatar, a PNG we encoded. Its URL names its
+/// version, so it is cached for good; an older version's URL gets the current picture, checked
+/// again each time.
+#[tracing::instrument(name = "Avatar", skip(state, req))]
+pub async fn avatar(
+    req: HttpRequest,
+    path: web::Path<(i32, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let (user_id, asked) = path.into_inner();
+    let (stored, owner) = db::run(&state.pool, move |conn| {
+        let stored = models::find_avatar(conn, user_id)?;
+        let owner = match stored {
+            Some(_) => None,
+            None => models::avatar_owner(conn, user_id)?,
+        };
+        Ok((stored, owner))
+    })
+    .await?;
+    let Some(stored) = stored else {
+        let Some((email, version)) = owner else {
+            return Err(AppError::NotFound);
+        };
+        if version.is_some() {
+            // The user's row names a picture that is not there: someone removed it by hand.
+            tracing::warn!(user_id, "An avatar is missing from the database; showing the identicon");
+        }
+        let identicon = state.avatar_key.url(&email, 256);
+        return Ok(HttpResponse::Found()
+            .insert_header((header::LOCATION, identicon))
+            .insert_header((header::CACHE_CONTROL, "no-cache"))
+            .finish());
+    };
+    let etag = format!("\"{}\"", stored.version);
+    let current = asked == stored.version;
+    let cache = match current {
+        true => "public, max-age=31536000, immutable",
+        false => "no-cache",
+    };
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.split(',').any(|tag| tag.trim() == etag));
+    let mut response = match matches {
+        true => HttpResponse::NotModified(),
+        false => HttpResponse::Ok(),
+    };
+    response
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, cache))
+        .insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'"))
+        .insert_header((header::CONTENT_DISPOSITION, "inline; filename=\"avatar.png\""));
+    match matches {
+        true => Ok(response.finish()),
+        false => Ok(response.content_type("image/png").body(stored.image)),
+    }
+}
