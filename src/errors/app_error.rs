@@ -37,8 +37,9 @@ pub enum AppError {
     /// Data that breaks the rules; each message belongs to a field (`errors` in the problem).
     #[error("The data is not valid.")]
     Invalid(FormErrors),
-    #[error("That kind of content is not accepted here: send JSON.")]
-    UnsupportedMediaType,
+    /// A body of a type the route does not take; the message says which it takes.
+    #[error("{0}")]
+    UnsupportedMediaType(&'static str),
     /// The form's CSRF token was missing or did not match this session's.
     #[error("The form has expired or did not come from this site. Go back, reload the page and try again.")]
     CsrfRejected,
@@ -241,7 +242,7 @@ impl ResponseError for AppError {
             }
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,

@@ -8,16 +8,13 @@ use super::users::edit_profile_page;
 use crate::db;
 use crate::errors::{AppError, UniqueField};
 use crate::models::{self, User};
-use crate::uploads::{self, FormError, Thumbnail, UploadForm};
+use crate::uploads::{self, FormError, Thumbnail, UploadForm, AVATAR_FIELD};
 use crate::web::control_characters::has_control;
 use crate::web::flash::Level;
 use crate::web::forms::{EditProfileForm, FormErrors};
 use crate::web::page::Page;
 use crate::web::redirect::see_other;
 use crate::web::state::AppState;
-
-/// The form field of the avatar file.
-pub const AVATAR_FIELD: &str = "avatar";
 
 /// `POST /edit_profile` as a multipart form: the profile's fields and, if one was chosen, a
 /// new avatar. The profile and the picture are saved together or not at all.
@@ -34,12 +31,11 @@ pub async fn edit_profile_with_avatar(
     let upload = match uploads::form::read(req.headers(), payload.into_inner(), AVATAR_FIELD, limit).await {
         Ok(upload) => upload,
         Err(FormError::FileTooLarge { fields, file_name, limit }) => {
-            let message = format!("The file is larger than {}.", uploads::form::human_size(limit));
-            uploads::log_refusal(&state, user.id, &file_name, &message, "too_large");
+            let refused = uploads::refuse_too_large(&state, user.id, &file_name, limit);
             let form = profile_form(&fields, &user);
             let mut errors = FormErrors::default();
-            errors.add(AVATAR_FIELD, &message);
-            return edit_profile_page(&page, &form, &errors, StatusCode::PAYLOAD_TOO_LARGE);
+            errors.add(AVATAR_FIELD, &refused.message);
+            return edit_profile_page(&page, &form, &errors, refused.status);
         }
         Err(error) => return Err(form_error(error)),
     };
@@ -55,11 +51,11 @@ pub async fn edit_profile_with_avatar(
     let mut status = StatusCode::UNPROCESSABLE_ENTITY;
     let mut thumbnail = None;
     if let Some(file) = file {
-        match accept(&state, user.id, &file.file_name, file.bytes).await? {
+        match uploads::accept(&state, user.id, &file.file_name, file.bytes).await? {
             Ok(accepted) => thumbnail = Some(accepted),
-            Err((message, refusal_status)) => {
-                errors.add(AVATAR_FIELD, &message);
-                status = refusal_status;
+            Err(refused) => {
+                errors.add(AVATAR_FIELD, &refused.message);
+                status = refused.status;
             }
         }
     }
@@ -98,30 +94,6 @@ pub async fn edit_profile_with_avatar(
                 state.metrics.avatar_upload("failed");
             }
             Err(other.context("Failed to save a profile with a new avatar"))
-        }
-    }
-}
-
-/// The thumbnail of an uploaded file, or the message and status of its refusal (already
-/// logged and counted). Counts against the user's upload limit first.
-pub async fn accept(
-    state: &AppState,
-    user_id: i32,
-    file_name: &str,
-    bytes: Vec<u8>,
-) -> Result<Result<Thumbnail, (String, StatusCode)>, AppError> {
-    if let Err(AppError::TooManyRequests { retry_after }) = state.rate_limits.avatar(user_id) {
-        let minutes = retry_after.div_ceil(60);
-        let message = format!("You have changed your avatar often. Try again in {minutes} minutes.");
-        uploads::log_refusal(state, user_id, file_name, &message, "rate_limited");
-        return Ok(Err((message, StatusCode::TOO_MANY_REQUESTS)));
-    }
-    match uploads::thumbnail_of(bytes).await? {
-        Ok(thumbnail) => Ok(Ok(thumbnail)),
-        Err(refusal) => {
-            let message = refusal.to_string();
-            uploads::log_refusal(state, user_id, file_name, &message, refusal.outcome());
-            Ok(Err((message, StatusCode::UNPROCESSABLE_ENTITY)))
         }
     }
 }

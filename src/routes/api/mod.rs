@@ -6,6 +6,7 @@
 mod admin_errors;
 mod admin_jobs;
 mod auth;
+mod avatars;
 mod posts;
 mod representations;
 mod tokens;
@@ -17,6 +18,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::errors::AppError;
+use representations::SEND_JSON;
 
 /// The API's caller, for a fork's own API routes: a handler that takes it requires a valid
 /// bearer token.
@@ -41,6 +43,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
             web::resource("/api/users/{id}")
                 .route(web::get().to(users::get))
                 .route(web::put().to(users::update)),
+        )
+        .service(
+            web::resource("/api/users/{id}/avatar")
+                .route(web::put().to(avatars::put))
+                .route(web::delete().to(avatars::delete)),
         )
         .service(web::resource("/api/users/{id}/followers").route(web::get().to(users::followers)))
         .service(web::resource("/api/users/{id}/following").route(web::get().to(users::following)))
@@ -68,7 +75,7 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(limit)
         .error_handler(|error, _| match error {
-            JsonPayloadError::ContentType => AppError::UnsupportedMediaType.into(),
+            JsonPayloadError::ContentType => AppError::UnsupportedMediaType(SEND_JSON).into(),
             JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
                 AppError::PayloadTooLarge.into()
             }
@@ -111,6 +118,7 @@ fn without_rust_names(message: &str) -> String {
         tokens::create, tokens::refresh, tokens::revoke,
         users::list, users::get, users::create, users::update, users::followers,
         users::following, users::posts, users::follow, users::unfollow, users::admin_list,
+        avatars::put, avatars::delete,
         posts::create, posts::get, posts::delete,
         admin_errors::list, admin_errors::get, admin_jobs::list,
     ),

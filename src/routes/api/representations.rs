@@ -6,6 +6,9 @@ use utoipa::{IntoResponses, ToSchema};
 use crate::models::{Paginated, PostWithAuthor, User};
 use crate::web::display::iso_time;
 
+/// What a JSON route says to a body of another type (415).
+pub const SEND_JSON: &str = "That kind of content is not accepted here: send JSON.";
+
 /// A user, as anyone may see them.
 #[derive(Serialize, ToSchema)]
 pub struct UserOut {
@@ -28,6 +31,9 @@ pub struct UserLinks {
     pub followers: String,
     pub following: String,
     pub posts: String,
+    /// The picture the user uploaded, if any (`PUT /api/users/{id}/avatar`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
 }
 
 impl UserOut {
@@ -45,6 +51,9 @@ impl UserOut {
                 followers: format!("{base}/followers"),
                 following: format!("{base}/following"),
                 posts: format!("{base}/posts"),
+                avatar: user
+                    .avatar_version
+                    .map(|version| format!("/avatars/{}/{version}", user.id)),
                 this: base,
             },
         }
@@ -268,10 +277,10 @@ pub enum Failures {
     /// A uniqueness race lost at the database.
     #[response(status = 409, content_type = "application/problem+json")]
     Conflict(Problem),
-    /// The body is over 64 KiB.
+    /// The body is over 64 KiB (an avatar: over AVATAR_MAX_BYTES).
     #[response(status = 413, content_type = "application/problem+json")]
     TooLarge(Problem),
-    /// The body is not JSON.
+    /// The body is not JSON (an avatar: not `image/…`).
     #[response(status = 415, content_type = "application/problem+json")]
     UnsupportedMediaType(Problem),
     /// The data breaks a rule; `errors` says which, per field.

@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 
 use super::auth::{basic_credentials, ApiUser};
-use super::representations::{Failures, RefreshIn, TokensOut};
+use super::representations::{Failures, RefreshIn, TokensOut, SEND_JSON};
 use crate::db;
 use crate::errors::{AppError, Challenge, TokenProblem};
 use crate::models::{self, User};
@@ -97,7 +97,7 @@ fn optional_refresh_token(req: &HttpRequest, body: &[u8]) -> Result<Option<Strin
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.starts_with("application/json"));
     if !json {
-        return Err(AppError::UnsupportedMediaType);
+        return Err(AppError::UnsupportedMediaType(SEND_JSON));
     }
     serde_json::from_slice::<Option<RefreshIn>>(body)
         .map(|body| body.map(|body| body.refresh_token))
