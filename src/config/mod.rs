@@ -273,7 +273,12 @@ impl Settings {
                     3600,
                 )?),
             },
-            avatar_max_bytes: env.ranged("AVATAR_MAX_BYTES", 2 * 1024 * 1024, 1024, 64 * 1024 * 1024)?,
+            avatar_max_bytes: env.ranged(
+                "AVATAR_MAX_BYTES",
+                2 * 1024 * 1024,
+                1024,
+                64 * 1024 * 1024,
+            )?,
             host,
         })
     }

@@ -157,7 +157,10 @@ impl AppError {
 
     /// Adds what was being done to the cause chain of a 500 or 503; other errors are already
     /// fully described by their variant. A 500 keeps the place where it was made.
-    pub fn context(self, doing: &'static str) -> Self {
+    pub fn context<C>(self, doing: C) -> Self
+    where
+        C: std::fmt::Display + std::fmt::Debug + Send + Sync + 'static,
+    {
         match self {
             AppError::Unexpected(e, origin) => AppError::Unexpected(e.context(doing), origin),
             AppError::Unavailable(e) => AppError::Unavailable(e.context(doing)),

@@ -63,7 +63,10 @@ pub fn remove_avatar(conn: &mut DbConnection, user_id: i32) -> Result<bool, AppE
 
 /// The avatar of `user_id`, if it has one.
 #[tracing::instrument(name = "Find avatar", skip(conn))]
-pub fn find_avatar(conn: &mut DbConnection, user_id: i32) -> Result<Option<StoredAvatar>, AppError> {
+pub fn find_avatar(
+    conn: &mut DbConnection,
+    user_id: i32,
+) -> Result<Option<StoredAvatar>, AppError> {
     avatars::table
         .find(user_id)
         .select((avatars::version, avatars::image, avatars::updated_at))

@@ -28,19 +28,27 @@ pub async fn edit_profile_with_avatar(
     // Before the body is read: a stranger's upload costs nothing.
     let user = page.require_user()?.clone();
     let limit = state.settings.avatar_max_bytes;
-    let upload = match uploads::form::read(req.headers(), payload.into_inner(), AVATAR_FIELD, limit).await {
-        Ok(upload) => upload,
-        Err(FormError::FileTooLarge { fields, file_name, limit }) => {
-            let refused = uploads::refuse_too_large(&state, user.id, &file_name, limit);
-            let form = profile_form(&fields, &user);
-            let mut errors = FormErrors::default();
-            errors.add(AVATAR_FIELD, &refused.message);
-            return edit_profile_page(&page, &form, &errors, refused.status);
-        }
-        Err(error) => return Err(form_error(error)),
-    };
+    let upload =
+        match uploads::form::read(req.headers(), payload.into_inner(), AVATAR_FIELD, limit).await {
+            Ok(upload) => upload,
+            Err(FormError::FileTooLarge {
+                fields,
+                file_name,
+                limit,
+            }) => {
+                let refused = uploads::refuse_too_large(&state, user.id, &file_name, limit);
+                let form = profile_form(&fields, &user);
+                let mut errors = FormErrors::default();
+                errors.add(AVATAR_FIELD, &refused.message);
+                return edit_profile_page(&page, &form, &errors, refused.status);
+            }
+            Err(error) => return Err(form_error(error)),
+        };
     let UploadForm { fields, file } = upload;
-    if fields.iter().any(|(name, value)| has_control(name) || has_control(value)) {
+    if fields
+        .iter()
+        .any(|(name, value)| has_control(name) || has_control(value))
+    {
         return Err(AppError::BadRequest(
             "The request holds a control character (such as a NUL byte) where none is allowed."
                 .to_string(),
@@ -50,6 +58,10 @@ pub async fn edit_profile_with_avatar(
     let mut errors = form.check();
     let mut status = StatusCode::UNPROCESSABLE_ENTITY;
     let mut thumbnail = None;
+    let file_name = file
+        .as_ref()
+        .map(|file| file.file_name.clone())
+        .unwrap_or_default();
     if let Some(file) = file {
         match uploads::accept(&state, user.id, &file.file_name, file.bytes).await? {
             Ok(accepted) => thumbnail = Some(accepted),
@@ -89,12 +101,14 @@ pub async fn edit_profile_with_avatar(
             errors.add("username", "Please use a different username.");
             edit_profile_page(&page, &form, &errors, StatusCode::UNPROCESSABLE_ENTITY)
         }
-        Err(other) => {
-            if new_avatar {
-                state.metrics.avatar_upload("failed");
-            }
-            Err(other.context("Failed to save a profile with a new avatar"))
+        Err(other) if new_avatar => {
+            state.metrics.avatar_upload("failed");
+            // The one ERROR line names the user (as every 500's does) and the file.
+            Err(other.context(format!(
+                "Failed to save the profile and the avatar {file_name:?}"
+            )))
         }
+        Err(other) => Err(other),
     }
 }
 
@@ -111,7 +125,10 @@ pub fn form_error(error: FormError) -> AppError {
 
 /// The profile fields of a multipart form; a field that was not sent is empty (and the form's
 /// own rules say so), except before a file too large to read, where the current values stand.
-fn profile_form(fields: &std::collections::HashMap<String, String>, user: &User) -> EditProfileForm {
+fn profile_form(
+    fields: &std::collections::HashMap<String, String>,
+    user: &User,
+) -> EditProfileForm {
     let field = |name: &str, current: &str| match fields.get(name) {
         Some(value) => value.clone(),
         None if fields.is_empty() => current.to_string(),
@@ -125,7 +142,10 @@ fn profile_form(fields: &std::collections::HashMap<String, String>, user: &User)
 
 /// `POST /edit_profile/remove_avatar`: back to the identicon.
 #[tracing::instrument(name = "Remove avatar", skip_all)]
-pub async fn remove_avatar(page: Page, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+pub async fn remove_avatar(
+    page: Page,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
     let user_id = page.require_user()?.id;
     let removed = db::run(&state.pool, move |conn| {
         db::write_transaction(conn, |conn| models::remove_avatar(conn, user_id))
@@ -162,7 +182,10 @@ pub async fn avatar(
         };
         if version.is_some() {
             // The user's row names a picture that is not there: someone removed it by hand.
-            tracing::warn!(user_id, "An avatar is missing from the database; showing the identicon");
+            tracing::warn!(
+                user_id,
+                "An avatar is missing from the database; showing the identicon"
+            );
         }
         let identicon = state.avatar_key.url(&email, 256);
         return Ok(HttpResponse::Found()
@@ -189,7 +212,10 @@ pub async fn avatar(
         .insert_header((header::ETAG, etag))
         .insert_header((header::CACHE_CONTROL, cache))
         .insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'"))
-        .insert_header((header::CONTENT_DISPOSITION, "inline; filename=\"avatar.png\""));
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "inline; filename=\"avatar.png\"",
+        ));
     match matches {
         true => Ok(response.finish()),
         false => Ok(response.content_type("image/png").body(stored.image)),

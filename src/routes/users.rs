@@ -157,7 +157,9 @@ pub fn edit_profile_page(
     context.insert("errors", errors);
     context.insert(
         "has_avatar",
-        &page.user().is_some_and(|user| user.avatar_version.is_some()),
+        &page
+            .user()
+            .is_some_and(|user| user.avatar_version.is_some()),
     );
     context.insert(
         "avatar_max",

@@ -60,7 +60,8 @@ pub async fn accept(
 ) -> Result<Result<Thumbnail, Refused>, AppError> {
     if let Err(AppError::TooManyRequests { retry_after }) = state.rate_limits.avatar(user_id) {
         let minutes = retry_after.div_ceil(60);
-        let message = format!("You have changed your avatar often. Try again in {minutes} minutes.");
+        let message =
+            format!("You have changed your avatar often. Try again in {minutes} minutes.");
         log_refusal(state, user_id, file_name, &message, "rate_limited");
         return Ok(Err(Refused {
             message,

@@ -174,6 +174,9 @@ mod tests {
     fn a_file_name_never_brings_a_line_break_into_the_log() {
         let name = clean_file_name("evil\nname.png\r");
         assert!(!name.contains('\n') && !name.contains('\r'));
-        assert_eq!(clean_file_name(&"a".repeat(500)).chars().count(), MAX_FILE_NAME);
+        assert_eq!(
+            clean_file_name(&"a".repeat(500)).chars().count(),
+            MAX_FILE_NAME
+        );
     }
 }

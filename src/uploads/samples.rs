@@ -46,7 +46,9 @@ pub fn renamed_pdf() -> Vec<u8> {
 
 /// A real picture: a 320 × 240 gradient as a PNG.
 pub fn picture() -> Vec<u8> {
-    let image = RgbImage::from_fn(320, 240, |x, y| Rgb([(x % 256) as u8, (y % 256) as u8, 160]));
+    let image = RgbImage::from_fn(320, 240, |x, y| {
+        Rgb([(x % 256) as u8, (y % 256) as u8, 160])
+    });
     let mut bytes = Vec::new();
     let _ = DynamicImage::ImageRgb8(image).write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png);
     bytes

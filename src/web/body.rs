@@ -26,11 +26,15 @@ pub async fn read_body_in_time(
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     );
     if has_body && super::streamed_body::is_streamed(&req) {
-        let (within, file_limit) = req
-            .app_data::<web::Data<AppState>>()
-            .map_or((Duration::from_secs(10), 2 * 1024 * 1024), |state| {
-                (state.settings.request_timeout(), state.settings.avatar_max_bytes)
-            });
+        let (within, file_limit) = req.app_data::<web::Data<AppState>>().map_or(
+            (Duration::from_secs(10), 2 * 1024 * 1024),
+            |state| {
+                (
+                    state.settings.request_timeout(),
+                    state.settings.avatar_max_bytes,
+                )
+            },
+        );
         let cap = file_limit + super::streamed_body::STREAMED_OVERHEAD;
         super::streamed_body::bound(&mut req, within, cap);
     } else if has_body {

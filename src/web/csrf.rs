@@ -57,7 +57,9 @@ pub async fn check_csrf(
     let mut body = None;
     let fields = if streamed_body::is_multipart(&req) {
         match streamed_body::first_multipart_field(&mut req, FIELD).await {
-            Ok(token) => token.map(|token| vec![(FIELD.to_string(), token)]).unwrap_or_default(),
+            Ok(token) => token
+                .map(|token| vec![(FIELD.to_string(), token)])
+                .unwrap_or_default(),
             Err(error) => return Ok(req.error_response(error)),
         }
     } else if streamed_body::is_streamed(&req) {

@@ -28,7 +28,12 @@ pub fn post_views(avatars: &AvatarKey, posts: Paginated<PostWithAuthor>) -> Pagi
     let now = Utc::now().naive_utc();
     posts.map(|post| PostView {
         id: post.id,
-        avatar: avatars.of(post.user_id, &post.author_email, post.author_avatar.as_deref(), 36),
+        avatar: avatars.of(
+            post.user_id,
+            &post.author_email,
+            post.author_avatar.as_deref(),
+            36,
+        ),
         timestamp: iso_time(post.timestamp),
         ago: time_ago(post.timestamp, now),
         body: post.body,

@@ -24,7 +24,12 @@ pub const STREAMED_OVERHEAD: usize = 128 * 1024;
 
 /// Whether the body is an upload, streamed to the handler: a multipart form or an image.
 pub fn is_streamed(req: &ServiceRequest) -> bool {
-    is_multipart(req) || req.mime_type().ok().flatten().is_some_and(|mime| mime.type_() == "image")
+    is_multipart(req)
+        || req
+            .mime_type()
+            .ok()
+            .flatten()
+            .is_some_and(|mime| mime.type_() == "image")
 }
 
 /// Whether the body is a multipart form.
@@ -60,8 +65,9 @@ pub fn bound(req: &mut ServiceRequest, within: Duration, cap: usize) {
             Some((item, (payload, seen, ended)))
         },
     );
+    // Fused: actix-multipart may ask again after the end, which `unfold` does not allow.
     req.set_payload(Payload::Stream {
-        payload: Box::pin(bounded),
+        payload: Box::pin(bounded.fuse()),
     });
 }
 
@@ -89,7 +95,7 @@ pub async fn first_multipart_field(
     };
     let read = stream::once(async move { Ok::<Bytes, PayloadError>(prefix.freeze()) });
     req.set_payload(Payload::Stream {
-        payload: Box::pin(read.chain(payload)),
+        payload: Box::pin(read.chain(payload).fuse()),
     });
     Ok(found)
 }

@@ -288,7 +288,7 @@ async fn every_lab_button_answers_and_the_500_page_leads_to_the_log_viewer() {
         lab_page = browser.html().await;
     }
     let names = forms(&lab_page);
-    assert_eq!(names.len(), 21, "{names:?} in {lab_page}");
+    assert_eq!(names.len(), 25, "{names:?} in {lab_page}");
 
     // Act
     let mut pages = Vec::new();
@@ -314,6 +314,7 @@ async fn every_lab_button_answers_and_the_500_page_leads_to_the_log_viewer() {
     assert!(page("panic").contains("An unexpected error has occurred"));
     assert!(page("not-found").contains("There is no user number -1."));
     assert!(page("too-large").contains("The request is too large."));
+    assert!(page("upload-bomb").contains("at most 4096 × 4096 pixels"));
     assert!(viewer.contains("What one request left behind"));
     assert!(viewer.contains("Request failed"), "the error line");
 }

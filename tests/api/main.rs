@@ -2,6 +2,9 @@
 
 mod architecture;
 mod auth;
+mod avatar_failures;
+mod avatar_files;
+mod avatars;
 mod browser;
 mod browser_admin;
 mod client_addresses;

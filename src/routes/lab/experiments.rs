@@ -11,6 +11,7 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use tera::Context;
 
+use super::outcome::result;
 use crate::config::MailSettings;
 use crate::db::{self, schema::users};
 use crate::errors::{AppError, Chain, ResultExt};
@@ -19,22 +20,6 @@ use crate::models::{self, NewUser, User};
 use crate::web::client::client_ip;
 use crate::web::page::Page;
 use crate::web::state::AppState;
-
-/// The lab's own page for experiments that do not end in an error: what happened, the request
-/// id, and a link to what it left in the logs.
-pub(super) fn result(
-    page: &Page,
-    experiment: &str,
-    message: &str,
-    extra: Option<Context>,
-) -> Result<HttpResponse, AppError> {
-    let mut context = extra.unwrap_or_default();
-    context.insert("title", &format!("Lab: {experiment}"));
-    context.insert("experiment", experiment);
-    context.insert("message", message);
-    context.insert("this_request_id", &page.request_id());
-    page.render("lab/result.html", StatusCode::OK, context)
-}
 
 /// A handler that panics.
 pub(super) fn panic() -> Result<HttpResponse, AppError> {

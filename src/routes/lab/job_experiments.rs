@@ -4,7 +4,7 @@
 use actix_web::HttpResponse;
 use tera::Context;
 
-use super::experiments::result;
+use super::outcome::result;
 use crate::errors::AppError;
 use crate::web::page::Page;
 use crate::web::state::AppState;

@@ -10,8 +10,10 @@
 mod experiments;
 mod job_experiments;
 mod logs;
+mod outcome;
 mod token_experiments;
 mod tracking_experiments;
+mod upload_experiments;
 
 use actix_web::http::StatusCode;
 use std::collections::HashMap;
@@ -52,11 +54,15 @@ pub enum Experiment {
     JobRetry,
     JobDead,
     JobSlow,
+    UploadTooLarge,
+    UploadNotAnImage,
+    UploadBomb,
+    UploadStorageFails,
 }
 
 impl Experiment {
     /// Every experiment, in the order the lab shows them.
-    pub const ALL: [Experiment; 21] = [
+    pub const ALL: [Experiment; 25] = [
         Experiment::Panic,
         Experiment::DbError,
         Experiment::NotFound,
@@ -78,6 +84,10 @@ impl Experiment {
         Experiment::JobRetry,
         Experiment::JobDead,
         Experiment::JobSlow,
+        Experiment::UploadTooLarge,
+        Experiment::UploadNotAnImage,
+        Experiment::UploadBomb,
+        Experiment::UploadStorageFails,
     ];
 
     /// The name in URLs and templates, as serde writes it (`db-error`).
@@ -121,8 +131,12 @@ impl Experiment {
             Experiment::JobRetry => job_experiments::queue(page, state, kinds::LAB_RETRY).await,
             Experiment::JobDead => job_experiments::queue(page, state, kinds::LAB_DEAD).await,
             Experiment::JobSlow => job_experiments::queue(page, state, kinds::LAB_SLOW).await,
+            Experiment::UploadTooLarge => upload_experiments::too_large(page, state).await,
+            Experiment::UploadNotAnImage => upload_experiments::not_an_image(page, state).await,
+            Experiment::UploadBomb => upload_experiments::bomb(page, state).await,
+            Experiment::UploadStorageFails => upload_experiments::storage_fails(page, state).await,
             Experiment::TooLarge => {
-                experiments::result(page, "too-large", "The body fitted under the limit.", None)
+                outcome::result(page, "too-large", "The body fitted under the limit.", None)
             }
         }
     }

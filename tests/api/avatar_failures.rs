@@ -1,0 +1,364 @@
+//! Every bad file gets a clear answer: our page with a message next to the field (or our 413
+//! before the file is read), the user's other input kept, and the old avatar intact.
+
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use futures_util::StreamExt;
+use image::ImageFormat;
+use microblog::db::DbConnection;
+use microblog::uploads::samples::decompression_bomb;
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use reqwest::StatusCode;
+
+use crate::avatar_files::{avatar_url, picture, upload};
+use crate::helpers::{location, spawn_app, Browser};
+use crate::process::TestProcess;
+
+const MIB: usize = 1024 * 1024;
+
+#[tokio::test]
+async fn a_file_over_the_limit_gets_our_413_with_the_other_input_kept_and_the_old_avatar_intact() {
+    // Arrange
+    let app = spawn_app().await;
+    let browser = app.logged_in("susan").await;
+    upload(
+        &browser,
+        "susan",
+        "",
+        "old.png",
+        picture(64, 64, ImageFormat::Png),
+    )
+    .await;
+    let before = avatar_url(&browser, "susan").await;
+
+    // Act
+    let response = upload(
+        &browser,
+        "susan2",
+        "Kept words",
+        "huge.png",
+        vec![7; 3 * MIB],
+    )
+    .await;
+
+    // Assert
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("The file is larger than 2 MiB."), "{html}");
+    assert!(html.contains("value=\"susan2\"") && html.contains("Kept words"));
+    assert_eq!(avatar_url(&browser, "susan").await, before);
+}
+
+#[tokio::test]
+async fn a_declared_huge_upload_is_answered_413_before_its_body_arrives() {
+    // Arrange: the form's fields and the file's first bytes, then a body that never ends.
+    let app = spawn_app().await;
+    let browser = app.logged_in("susan").await;
+    let token = browser.csrf_token().await;
+    let boundary = "XyZzY";
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nsusan\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"avatar\"; filename=\"dvd.iso\"\r\n\
+         Content-Type: image/png\r\n\r\n"
+    );
+    let body =
+        futures_util::stream::once(async move { Ok::<_, std::io::Error>(head.into_bytes()) })
+            .chain(futures_util::stream::pending());
+    let started = Instant::now();
+
+    // Act
+    let response = browser
+        .client
+        .post(format!("{}/edit_profile", app.address))
+        .header(
+            CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .header(CONTENT_LENGTH, (4u64 << 30).to_string())
+        .body(reqwest::Body::wrap_stream(body))
+        .send()
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn files_that_are_not_pictures_get_a_message_next_to_the_field() {
+    // Arrange
+    let app = spawn_app().await;
+    let browser = app.logged_in("susan").await;
+    let png = picture(64, 64, ImageFormat::Png);
+    let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>".to_vec();
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        ("report.png", b"%PDF-1.4\n%%EOF\n".to_vec(), "not an image"),
+        ("drawing.svg", svg, "not an image"),
+        (
+            "scan.tiff",
+            b"II*\0\x08\0\0\0\0\0".to_vec(),
+            "TIFF images are not accepted",
+        ),
+        (
+            "half.png",
+            png[..png.len() / 2].to_vec(),
+            "damaged or incomplete",
+        ),
+    ];
+
+    for (name, bytes, message) in cases {
+        // Act
+        let response = upload(&browser, "susan", "Kept words", name, bytes).await;
+
+        // Assert
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name}"
+        );
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains("id=\"avatar-error\""),
+            "{name}: the message is next to the field"
+        );
+        assert!(html.contains(message), "{name}: {html}");
+        assert!(html.contains("Kept words"));
+    }
+    assert!(
+        avatar_url(&browser, "susan").await.starts_with("/avatar/"),
+        "still the identicon"
+    );
+}
+
+#[tokio::test]
+async fn a_decompression_bomb_is_refused_in_well_under_a_second() {
+    // Arrange
+    let app = spawn_app().await;
+    let browser = app.logged_in("susan").await;
+    let bomb = decompression_bomb();
+    assert!(bomb.len() < 64 * 1024, "a few KB: {}", bomb.len());
+    let started = Instant::now();
+
+    // Act
+    let response = upload(&browser, "susan", "", "cute-cat.png", bomb).await;
+
+    // Assert
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("at most 4096 × 4096 pixels"));
+}
+
+/// Makes every write to `avatars` fail, as a full disk would.
+fn break_avatar_storage(conn: &mut DbConnection) {
+    match conn {
+        DbConnection::Sqlite(conn) => conn.batch_execute(
+            "CREATE TRIGGER full_disk_insert BEFORE INSERT ON avatars \
+               BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END; \
+             CREATE TRIGGER full_disk_update BEFORE UPDATE ON avatars \
+               BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+        ),
+        DbConnection::Postgresql(conn) => conn.batch_execute(
+            "CREATE FUNCTION full_disk() RETURNS trigger AS $$ \
+               BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'; END $$ \
+             LANGUAGE plpgsql; \
+             CREATE TRIGGER full_disk BEFORE INSERT OR UPDATE ON avatars \
+               FOR EACH ROW EXECUTE FUNCTION full_disk();",
+        ),
+    }
+    .expect("the trigger is created");
+}
+
+#[tokio::test]
+async fn when_storage_fails_the_500_page_has_an_error_id_and_nothing_is_half_written() {
+    // Arrange
+    let app = spawn_app().await;
+    let browser = app.logged_in("susan").await;
+    upload(
+        &browser,
+        "susan",
+        "Old words",
+        "old.png",
+        picture(64, 64, ImageFormat::Png),
+    )
+    .await;
+    let before = avatar_url(&browser, "susan").await;
+    app.query(break_avatar_storage);
+
+    // Act
+    let response = upload(
+        &browser,
+        "renamed",
+        "New words",
+        "new.png",
+        picture(80, 80, ImageFormat::Png),
+    )
+    .await;
+
+    // Assert
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let error_id = crate::helpers::request_id(&response);
+    assert!(response.text().await.unwrap().contains(&error_id));
+    assert_eq!(
+        avatar_url(&browser, "susan").await,
+        before,
+        "the old avatar is shown"
+    );
+    assert_eq!(browser.get(&before).await.status(), StatusCode::OK);
+    let profile = browser.get_html("/user/susan").await;
+    assert!(
+        profile.contains("Old words"),
+        "the profile's text was not changed either"
+    );
+}
+
+#[tokio::test]
+async fn a_picture_missing_from_the_database_shows_the_identicon() {
+    // Arrange
+    let app = spawn_app().await;
+    let browser = app.logged_in("susan").await;
+    upload(
+        &browser,
+        "susan",
+        "",
+        "me.png",
+        picture(64, 64, ImageFormat::Png),
+    )
+    .await;
+    let url = avatar_url(&browser, "susan").await;
+    app.query(|conn| match conn {
+        DbConnection::Sqlite(conn) => conn.batch_execute("DELETE FROM avatars"),
+        DbConnection::Postgresql(conn) => conn.batch_execute("DELETE FROM avatars"),
+    })
+    .unwrap();
+
+    // Act
+    let response = browser.get(&url).await;
+
+    // Assert
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert!(location(&response).starts_with("/avatar/"));
+}
+
+#[tokio::test]
+async fn uploads_are_limited_per_user() {
+    // Arrange
+    let app = spawn_app().await;
+    let browser = app.logged_in("susan").await;
+    let tiny = picture(8, 8, ImageFormat::Png);
+    for _ in 0..10 {
+        let response = upload(&browser, "susan", "", "me.png", tiny.clone()).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    }
+
+    // Act
+    let response = upload(&browser, "susan", "Kept words", "me.png", tiny).await;
+
+    // Assert
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("You have changed your avatar often"));
+    assert!(html.contains("Kept words"));
+}
+
+#[tokio::test]
+async fn a_multipart_form_needs_its_csrf_token_first_and_a_login() {
+    // Arrange
+    let app = spawn_app().await;
+    let browser = app.logged_in("susan").await;
+    let token = browser.csrf_token().await;
+    let png = picture(8, 8, ImageFormat::Png);
+    let part = || reqwest::multipart::Part::bytes(png.clone()).file_name("me.png");
+    let post = |browser: &Browser, form: reqwest::multipart::Form| {
+        browser
+            .client
+            .post(format!("{}/edit_profile", app.address))
+            .multipart(form)
+            .send()
+    };
+
+    // Act
+    let no_token = post(
+        &browser,
+        reqwest::multipart::Form::new().part("avatar", part()),
+    )
+    .await
+    .unwrap();
+    let token_last = post(
+        &browser,
+        reqwest::multipart::Form::new()
+            .part("avatar", part())
+            .text("csrf_token", token.clone()),
+    )
+    .await
+    .unwrap();
+    let stranger = app.browser();
+    let stranger_token = stranger.csrf_token().await;
+    let not_logged_in = post(
+        &stranger,
+        reqwest::multipart::Form::new()
+            .text("csrf_token", stranger_token)
+            .part("avatar", part()),
+    )
+    .await
+    .unwrap();
+
+    // Assert
+    assert_eq!(no_token.status(), StatusCode::FORBIDDEN);
+    assert_eq!(token_last.status(), StatusCode::FORBIDDEN);
+    assert_eq!(not_logged_in.status(), StatusCode::SEE_OTHER);
+    assert!(location(&not_logged_in).starts_with("/auth/login"));
+}
+
+#[tokio::test]
+async fn every_refusal_leaves_one_log_line_naming_the_user_and_the_file_and_memory_stays_small() {
+    // Arrange
+    let process = TestProcess::start(&[]);
+    let browser = process.browser();
+    browser
+        .register("susan", "susan@example.com", "correct horse")
+        .await;
+    browser.login("susan", "correct horse").await;
+    let files = [
+        ("huge.png", vec![1; 3 * MIB]),
+        ("report.png", b"%PDF-1.4\n".to_vec()),
+        ("cute-cat.png", decompression_bomb()),
+    ];
+
+    // Act
+    for (name, bytes) in files {
+        let response = upload(&browser, "susan", "", name, bytes).await;
+        assert!(response.status().is_client_error(), "{name}");
+    }
+
+    // Assert
+    let log = process
+        .wait_for("microblog.log", |log| {
+            log.matches("Avatar upload refused").count() >= 3
+        })
+        .await;
+    for name in ["huge.png", "report.png", "cute-cat.png"] {
+        let lines: Vec<&str> = log.lines().filter(|line| line.contains(name)).collect();
+        assert_eq!(lines.len(), 1, "one line for {name}: {lines:?}");
+        assert!(lines[0].contains("Avatar upload refused") && lines[0].contains("user_id=1"));
+    }
+    assert!(
+        process.rss_mb() < 100.0,
+        "resident memory {} MB",
+        process.rss_mb()
+    );
+}
