@@ -362,3 +362,73 @@ async fn every_refusal_leaves_one_log_line_naming_the_user_and_the_file_and_memo
         process.rss_mb()
     );
 }
+
+#[tokio::test]
+async fn uploads_are_counted_by_outcome_in_the_metrics_whatever_the_file() {
+    // Arrange
+    let app = crate::helpers::spawn_app_with(&[("METRICS_ADDR", "127.0.0.1:0")]).await;
+    let browser = app.logged_in("susan").await;
+    let metrics = format!("{}/metrics", app.metrics_address.clone().unwrap());
+
+    // Act
+    upload(
+        &browser,
+        "susan",
+        "",
+        "a.png",
+        picture(32, 32, ImageFormat::Png),
+    )
+    .await;
+    upload(
+        &browser,
+        "susan",
+        "",
+        "weird name {x}.png",
+        b"%PDF".to_vec(),
+    )
+    .await;
+    upload(&browser, "susan", "", "b.png", decompression_bomb()).await;
+
+    // Assert
+    let text = reqwest::get(&metrics).await.unwrap().text().await.unwrap();
+    let count = |outcome: &str| {
+        text.lines()
+            .find(|line| {
+                line.starts_with(&format!(
+                    "microblog_avatar_uploads_total{{outcome=\"{outcome}\"}}"
+                ))
+            })
+            .and_then(|line| line.rsplit(' ').next())
+            .map(str::to_string)
+    };
+    assert_eq!(count("saved").as_deref(), Some("1"));
+    assert_eq!(count("not_an_image").as_deref(), Some("1"));
+    assert_eq!(count("too_many_pixels").as_deref(), Some("1"));
+    assert!(!text.contains("weird"), "a file name never becomes a label");
+}
+
+#[tokio::test]
+async fn a_file_name_with_control_characters_is_refused_cleanly() {
+    // Arrange
+    let app = spawn_app().await;
+    let browser = app.logged_in("susan").await;
+
+    // Act
+    let response = upload(
+        &browser,
+        "susan",
+        "",
+        "evil\u{1b}[31m\r\nname.png",
+        b"%PDF".to_vec(),
+    )
+    .await;
+
+    // Assert
+    let status = response.status();
+    let html = response.text().await.unwrap();
+    assert!(
+        status == StatusCode::BAD_REQUEST || status == StatusCode::UNPROCESSABLE_ENTITY,
+        "{status}: {html}"
+    );
+    assert!(html.contains("<footer"), "our page");
+}

@@ -174,6 +174,17 @@ impl RealBrowser {
             .expect("the next page");
     }
 
+    /// Chooses the file at `path` in the file input `selector`, as a person does in the dialog.
+    pub(crate) async fn choose_file(&self, selector: &str, path: &std::path::Path) {
+        self.client
+            .find(Locator::Css(selector))
+            .await
+            .expect(selector)
+            .send_keys(&path.display().to_string())
+            .await
+            .expect("a file chosen");
+    }
+
     pub(crate) async fn html(&self) -> String {
         self.client.source().await.expect("the page's source")
     }

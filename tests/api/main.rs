@@ -7,6 +7,7 @@ mod avatar_files;
 mod avatars;
 mod browser;
 mod browser_admin;
+mod browser_uploads;
 mod client_addresses;
 mod database;
 mod disk;
