@@ -6,7 +6,7 @@
 //!
 //! It needs nothing else: the hanging mail server is a socket held open here. One attack by name:
 //! `cargo run --release --example attack -- pipelining` (`login`, `metrics`, `limits`, `slow`,
-//! `mail`, `sentry`, `logs`, `pipelining`, or `soak`, which runs for SOAK_SECONDS, 600 by default, and only when
+//! `mail`, `sentry`, `logs`, `uploads`, `pipelining`, or `soak`, which runs for SOAK_SECONDS, 600 by default, and only when
 //! named). With `DATABASE_URL=postgres://…/postgres` (a server, as `scripts/postgres.sh` prints)
 //! each attack's server gets a database of its own there instead of a SQLite file.
 
@@ -14,6 +14,7 @@ mod faults;
 mod floods;
 mod pipelining;
 mod soak;
+mod uploads;
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -264,6 +265,9 @@ async fn main() {
     }
     if run("logs") {
         faults::log_flooding().await;
+    }
+    if run("uploads") {
+        uploads::upload_flood().await;
     }
     if run("pipelining") {
         pipelining::pipelining().await;

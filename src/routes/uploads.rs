@@ -27,6 +27,7 @@ pub async fn edit_profile_with_avatar(
 ) -> Result<HttpResponse, AppError> {
     // Before the body is read: a stranger's upload costs nothing.
     let user = page.require_user()?.clone();
+    let _turn = uploads::receiving_turn().await?;
     let limit = state.settings.avatar_max_bytes;
     let upload =
         match uploads::form::read(req.headers(), payload.into_inner(), AVATAR_FIELD, limit).await {

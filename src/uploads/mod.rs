@@ -8,6 +8,8 @@ pub mod form;
 pub mod images;
 pub mod samples;
 
-pub use avatars::{accept, log_refusal, refuse_too_large, thumbnail_of, Refused, AVATAR_FIELD};
+pub use avatars::{
+    accept, log_refusal, receiving_turn, refuse_too_large, thumbnail_of, Refused, AVATAR_FIELD,
+};
 pub use form::{FormError, UploadForm, UploadedFile};
 pub use images::{ImageRefusal, Thumbnail};

@@ -55,6 +55,7 @@ pub async fn put(
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(uploads::refuse_too_large(&state, me, BODY, limit).into_api_error());
     }
+    let _turn = uploads::receiving_turn().await?;
     let mut body = payload.into_inner();
     let mut bytes = Vec::new();
     while let Some(chunk) = body.try_next().await.map_err(payload_error)? {
