@@ -4,6 +4,7 @@ mod architecture;
 mod auth;
 mod avatar_failures;
 mod avatar_files;
+mod avatar_storage;
 mod avatars;
 mod browser;
 mod browser_admin;
