@@ -48,6 +48,9 @@ pub enum AppError {
     LoginRequired { next: String },
     #[error("The request is too large.")]
     PayloadTooLarge,
+    /// An upload sent without a Content-Length (chunked), which could not be bounded.
+    #[error("Send the file with its length (a Content-Length header).")]
+    LengthRequired,
     /// The request's body did not arrive in time; the connection is closed after the answer.
     #[error("The request took too long to arrive.")]
     RequestTimeout,
@@ -248,6 +251,7 @@ impl ResponseError for AppError {
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::LoginRequired { .. } => StatusCode::SEE_OTHER,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::LengthRequired => StatusCode::LENGTH_REQUIRED,
             AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::Taken(_) => StatusCode::CONFLICT,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -1,6 +1,8 @@
 //! Avatars: the upload on Edit Profile (a multipart form), its removal, and the pictures
 //! themselves, served by us with their version as ETag.
 
+use std::collections::HashMap;
+
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -27,7 +29,7 @@ pub async fn edit_profile_with_avatar(
 ) -> Result<HttpResponse, AppError> {
     // Before the body is read: a stranger's upload costs nothing.
     let user = page.require_user()?.clone();
-    let _turn = uploads::receiving_turn().await?;
+    let _turn = state.upload_turns.take(user.id).await?;
     let limit = state.settings.avatar_max_bytes;
     let upload =
         match uploads::form::read(req.headers(), payload.into_inner(), AVATAR_FIELD, limit).await {
@@ -124,16 +126,15 @@ pub fn form_error(error: FormError) -> AppError {
     }
 }
 
-/// The profile fields of a multipart form; a field that was not sent is empty (and the form's
-/// own rules say so), except before a file too large to read, where the current values stand.
-fn profile_form(
-    fields: &std::collections::HashMap<String, String>,
-    user: &User,
-) -> EditProfileForm {
+/// The profile fields of a multipart form. A form that sends neither (only a file, or a file
+/// too large to read past) keeps the current values; one that sends only one leaves the other
+/// empty, for the form's own rules to name.
+fn profile_form(fields: &HashMap<String, String>, user: &User) -> EditProfileForm {
+    let sent = fields.contains_key("username") || fields.contains_key("about_me");
     let field = |name: &str, current: &str| match fields.get(name) {
         Some(value) => value.clone(),
-        None if fields.is_empty() => current.to_string(),
-        None => String::new(),
+        None if sent => String::new(),
+        None => current.to_string(),
     };
     EditProfileForm {
         username: field("username", &user.username),
@@ -160,65 +161,79 @@ pub async fn remove_avatar(
 
 /// `GET /avatars/{user_id}/{version}`: an uploaded avatar, a PNG we encoded. Its URL names its
 /// version, so it is cached for good; an older version's URL gets the current picture, checked
-/// again each time.
-#[tracing::instrument(name = "Avatar", skip(state, req))]
+/// again each time. A browser that has the current one gets 304 without the picture being read.
+#[tracing::instrument(name = "Avatar", skip_all)]
 pub async fn avatar(
     req: HttpRequest,
     path: web::Path<(i32, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let (user_id, asked) = path.into_inner();
-    let (stored, owner) = db::run(&state.pool, move |conn| {
-        let stored = models::find_avatar(conn, user_id)?;
-        let owner = match stored {
-            Some(_) => None,
-            None => models::avatar_owner(conn, user_id)?,
+    let cached = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_string);
+    let if_none_match = cached.clone();
+    let (owner, stored) = db::run(&state.pool, move |conn| {
+        let owner = models::avatar_owner(conn, user_id)?;
+        let current = owner.as_ref().and_then(|(_, version)| version.as_deref());
+        let fresh = current.is_some_and(|version| !matches_etag(if_none_match.as_deref(), version));
+        let stored = match fresh {
+            true => models::find_avatar(conn, user_id)?,
+            false => None,
         };
-        Ok((stored, owner))
+        Ok((owner, stored))
     })
     .await?;
-    let Some(stored) = stored else {
-        let Some((email, version)) = owner else {
-            return Err(AppError::NotFound);
-        };
-        if version.is_some() {
+    let Some((email, version)) = owner else {
+        return Err(AppError::NotFound);
+    };
+    let identicon = || {
+        HttpResponse::Found()
+            .insert_header((header::LOCATION, state.avatar_key.url(&email, 256)))
+            .insert_header((header::CACHE_CONTROL, "no-cache"))
+            .finish()
+    };
+    let Some(version) = version else {
+        return Ok(identicon());
+    };
+    let mut response = match &stored {
+        Some(_) => HttpResponse::Ok(),
+        None if matches_etag(cached.as_deref(), &version) => HttpResponse::NotModified(),
+        None => {
             // The user's row names a picture that is not there: someone removed it by hand.
             tracing::warn!(
                 user_id,
                 "An avatar is missing from the database; showing the identicon"
             );
+            return Ok(identicon());
         }
-        let identicon = state.avatar_key.url(&email, 256);
-        return Ok(HttpResponse::Found()
-            .insert_header((header::LOCATION, identicon))
-            .insert_header((header::CACHE_CONTROL, "no-cache"))
-            .finish());
     };
-    let etag = format!("\"{}\"", stored.version);
-    let current = asked == stored.version;
-    let cache = match current {
+    let cache = match asked == version {
         true => "public, max-age=31536000, immutable",
         false => "no-cache",
     };
-    let matches = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.split(',').any(|tag| tag.trim() == etag));
-    let mut response = match matches {
-        true => HttpResponse::NotModified(),
-        false => HttpResponse::Ok(),
-    };
     response
-        .insert_header((header::ETAG, etag))
+        .insert_header((header::ETAG, format!("\"{version}\"")))
         .insert_header((header::CACHE_CONTROL, cache))
         .insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'"))
         .insert_header((
             header::CONTENT_DISPOSITION,
             "inline; filename=\"avatar.png\"",
         ));
-    match matches {
-        true => Ok(response.finish()),
-        false => Ok(response.content_type("image/png").body(stored.image)),
+    match stored {
+        Some(stored) => Ok(response.content_type("image/png").body(stored.image)),
+        None => Ok(response.finish()),
     }
+}
+
+/// Whether an `If-None-Match` value names `version` (or is `*`).
+fn matches_etag(if_none_match: Option<&str>, version: &str) -> bool {
+    if_none_match.is_some_and(|value| {
+        value.split(',').any(|tag| {
+            let tag = tag.trim();
+            tag == "*" || tag.trim_start_matches("W/").trim_matches('"') == version
+        })
+    })
 }

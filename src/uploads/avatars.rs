@@ -1,13 +1,11 @@
-//! The avatar pipeline shared by the profile form, the API and the lab: decode one image at a
-//! time off the async threads, and write one line for each refusal.
-
-use std::time::Duration;
+//! The avatar pipeline shared by the profile form, the API and the lab: the rate limit, the
+//! decode (`turns.rs`), and one log line for each refusal.
 
 use actix_web::http::StatusCode;
-use tokio::sync::Semaphore;
 
 use super::form::human_size;
-use super::images::{self, ImageRefusal, Thumbnail};
+use super::images::Thumbnail;
+use super::turns::thumbnail_of;
 use crate::errors::AppError;
 use crate::web::forms::FormErrors;
 use crate::web::state::AppState;
@@ -81,37 +79,6 @@ pub async fn accept(
             }))
         }
     }
-}
-
-/// One decode at a time per process: a decode may take up to 80 MiB (`images.rs`), and two
-/// cores have nothing better to give it. Others wait their turn, for a while.
-static DECODING: Semaphore = Semaphore::const_new(1);
-/// Uploads being received at once per process, each holding up to AVATAR_MAX_BYTES: 8 × 2 MiB
-/// by default, however many clients send at once. Two hundred logged-in clients sending 2 MiB
-/// each would otherwise hold 400 MB.
-static RECEIVING: Semaphore = Semaphore::const_new(8);
-/// How long an upload waits for its turn before it is answered 503.
-const TURN_WAIT: Duration = Duration::from_secs(10);
-
-/// A turn to receive an upload's body, held until the upload is answered; 503 after
-/// `TURN_WAIT` without one.
-pub async fn receiving_turn() -> Result<tokio::sync::SemaphorePermit<'static>, AppError> {
-    tokio::time::timeout(TURN_WAIT, RECEIVING.acquire())
-        .await
-        .map_err(|_| AppError::Overloaded("avatar uploads"))?
-        .map_err(|e| AppError::unexpected(e).context("Failed to wait for a turn to upload"))
-}
-
-/// The thumbnail of `bytes`, or why the image is refused. The outer error is ours (busy, or a
-/// decoder that panicked), never the file's.
-pub async fn thumbnail_of(bytes: Vec<u8>) -> Result<Result<Thumbnail, ImageRefusal>, AppError> {
-    let _turn = tokio::time::timeout(TURN_WAIT, DECODING.acquire())
-        .await
-        .map_err(|_| AppError::Overloaded("avatar decoding"))?
-        .map_err(|e| AppError::unexpected(e).context("Failed to wait for the avatar decoder"))?;
-    actix_web::web::block(move || images::thumbnail(&bytes))
-        .await
-        .map_err(|e| AppError::unexpected(e).context("Failed to decode an avatar"))
 }
 
 /// The one log line of a refused upload, naming the user and the file, and its count.

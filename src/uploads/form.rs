@@ -149,12 +149,21 @@ fn form_error(error: MultipartError) -> FormError {
     }
 }
 
-/// A file name fit for a log line: at most `MAX_FILE_NAME` characters, control characters
-/// replaced.
+/// A file name fit for a log line: at most `MAX_FILE_NAME` characters; control characters,
+/// line and paragraph separators and the marks that reorder text replaced.
 pub fn clean_file_name(name: &str) -> String {
+    let unfit = |c: char| {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
+            )
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    };
     name.chars()
         .take(MAX_FILE_NAME)
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .map(|c| if unfit(c) { '\u{fffd}' } else { c })
         .collect()
 }
 
@@ -172,8 +181,8 @@ mod tests {
 
     #[test]
     fn a_file_name_never_brings_a_line_break_into_the_log() {
-        let name = clean_file_name("evil\nname.png\r");
-        assert!(!name.contains('\n') && !name.contains('\r'));
+        let name = clean_file_name("evil\nname.png\r\u{2028}\u{202e}gnp.exe");
+        assert!(!name.contains(['\n', '\r', '\u{2028}', '\u{202e}']));
         assert_eq!(
             clean_file_name(&"a".repeat(500)).chars().count(),
             MAX_FILE_NAME

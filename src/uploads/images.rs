@@ -6,7 +6,7 @@
 
 use std::io::Cursor;
 
-use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits};
+use image::{imageops, DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits};
 use sha2::{Digest, Sha256};
 
 /// The largest width or height decoded. A few KB of PNG can claim 50,000 × 50,000 pixels
@@ -77,24 +77,28 @@ pub fn thumbnail(bytes: &[u8]) -> Result<Thumbnail, ImageRefusal> {
     reader.limits(limits());
     let mut decoder = reader.into_decoder().map_err(refusal)?;
     let (width, height) = decoder.dimensions();
+    if width == 0 || height == 0 {
+        return Err(ImageRefusal::Damaged);
+    }
     if width > MAX_SIDE || height > MAX_SIDE {
         return Err(ImageRefusal::TooManyPixels);
     }
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut image = DynamicImage::from_decoder(decoder).map_err(refusal)?;
-    image.apply_orientation(orientation);
-    let side = image.width().min(image.height());
-    let square = image.crop_imm(
-        (image.width() - side) / 2,
-        (image.height() - side) / 2,
-        side,
-        side,
-    );
-    let small = square.thumbnail_exact(THUMBNAIL_SIDE, THUMBNAIL_SIDE);
-    let pixels = match small.color().has_alpha() {
-        true => DynamicImage::ImageRgba8(small.to_rgba8()),
+    let image = DynamicImage::from_decoder(decoder).map_err(refusal)?;
+    let has_alpha = image.color().has_alpha();
+    // Scaled down from a view of the centre square, then turned upright (a turn keeps the
+    // centre square where it is): the decoded image is never copied, so a decode needs little
+    // more memory than its pixels.
+    let side = width.min(height);
+    let square = imageops::crop_imm(&image, (width - side) / 2, (height - side) / 2, side, side);
+    let small = imageops::thumbnail(&*square, THUMBNAIL_SIDE, THUMBNAIL_SIDE);
+    drop(image);
+    let mut small = DynamicImage::ImageRgba8(small);
+    small.apply_orientation(orientation);
+    let pixels = match has_alpha {
+        true => small,
         false => DynamicImage::ImageRgb8(small.to_rgb8()),
     };
     let mut png = Vec::new();

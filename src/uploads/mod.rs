@@ -7,9 +7,9 @@ pub mod avatars;
 pub mod form;
 pub mod images;
 pub mod samples;
+pub mod turns;
 
-pub use avatars::{
-    accept, log_refusal, receiving_turn, refuse_too_large, thumbnail_of, Refused, AVATAR_FIELD,
-};
+pub use avatars::{accept, log_refusal, refuse_too_large, Refused, AVATAR_FIELD};
 pub use form::{FormError, UploadForm, UploadedFile};
 pub use images::{ImageRefusal, Thumbnail};
+pub use turns::{thumbnail_of, UploadTurns};

@@ -21,11 +21,21 @@ pub async fn read_body_in_time(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let has_body = matches!(
+    // Every method that may change something (as the CSRF check counts them), not only the
+    // usual four: a PROPFIND's body is read under the same deadline.
+    let has_body = !matches!(
         *req.method(),
-        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
     );
     if has_body && super::streamed_body::is_streamed(&req) {
+        // actix drains an unread chunked body with no time limit once the answer is sent;
+        // with a length, it lingers a second at most. Browsers always send the length.
+        if !req
+            .headers()
+            .contains_key(actix_web::http::header::CONTENT_LENGTH)
+        {
+            return Ok(req.error_response(AppError::LengthRequired));
+        }
         let (within, file_limit) = req.app_data::<web::Data<AppState>>().map_or(
             (Duration::from_secs(10), 2 * 1024 * 1024),
             |state| {

@@ -21,6 +21,7 @@ use crate::metrics::Metrics;
 use crate::password::Hashers;
 use crate::templates::Templates;
 use crate::tokens::Signer;
+use crate::uploads::turns::UploadTurns;
 
 /// The shared state of the application.
 pub struct AppState {
@@ -50,6 +51,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The background jobs' queue and workers.
     pub jobs: Arc<Jobs>,
+    /// Turns to receive uploads: a few at once, one per user.
+    pub upload_turns: UploadTurns,
 }
 
 /// The state every handler shares: the mailers (and the error reporter's task) and the signing
@@ -92,6 +95,7 @@ impl AppState {
         );
         Ok(AppState {
             jobs,
+            upload_turns: UploadTurns::default(),
             avatar_key: AvatarKey::new(secret),
             access_tokens: AccessTokens::new(secret, &fallbacks, settings.access_token_seconds),
             reset,

@@ -81,16 +81,29 @@ pub async fn first_multipart_field(
     let mut payload = req.take_payload();
     let mut prefix = BytesMut::new();
     let mut ended = false;
+    // Parsed again only when a field may have ended (a delimiter came) or the prefix has
+    // doubled: a client sending a byte at a time must not make each byte cost a parse.
+    let mut parsed_at = 0;
     let found = loop {
-        match first_field(req.headers(), prefix.clone().freeze(), ended).await {
-            Parsed::Field(field, value) => break (field == name).then_some(value),
-            Parsed::Invalid => break None,
-            Parsed::NeedMore if ended || prefix.len() >= TOKEN_PREFIX_LIMIT => break None,
-            Parsed::NeedMore => match payload.next().await {
-                Some(Ok(bytes)) => prefix.extend_from_slice(&bytes),
-                Some(Err(error)) => return Err(error),
-                None => ended = true,
-            },
+        let may_have_ended = ended
+            || prefix.len() >= 2 * parsed_at.max(512)
+            || contains_delimiter(&prefix[parsed_at.saturating_sub(4)..]);
+        if may_have_ended {
+            parsed_at = prefix.len();
+            match first_field(req.headers(), prefix.clone().freeze(), ended).await {
+                Parsed::Field(field, value) => break (field == name).then_some(value),
+                Parsed::Invalid => break None,
+                Parsed::NeedMore if ended || prefix.len() >= TOKEN_PREFIX_LIMIT => break None,
+                Parsed::NeedMore => {}
+            }
+        }
+        if prefix.len() >= TOKEN_PREFIX_LIMIT {
+            break None;
+        }
+        match payload.next().await {
+            Some(Ok(bytes)) => prefix.extend_from_slice(&bytes),
+            Some(Err(error)) => return Err(error),
+            None => ended = true,
         }
     };
     let read = stream::once(async move { Ok::<Bytes, PayloadError>(prefix.freeze()) });
@@ -98,6 +111,22 @@ pub async fn first_multipart_field(
         payload: Box::pin(read.chain(payload).fuse()),
     });
     Ok(found)
+}
+
+/// Whether `bytes` hold the start of a multipart delimiter line.
+fn contains_delimiter(bytes: &[u8]) -> bool {
+    bytes.windows(4).any(|window| window == b"\r\n--")
+}
+
+/// What a streamed body's error means to the client: too slow (408, and the connection is
+/// closed), too large (413), or cut short (400).
+pub fn payload_error(error: PayloadError) -> crate::errors::AppError {
+    use crate::errors::AppError;
+    match error {
+        PayloadError::Io(io) if io.kind() == io::ErrorKind::TimedOut => AppError::RequestTimeout,
+        PayloadError::Overflow => AppError::PayloadTooLarge,
+        _ => AppError::BadRequest("The body was incomplete or malformed.".to_string()),
+    }
 }
 
 enum Parsed {

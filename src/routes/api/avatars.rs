@@ -12,6 +12,7 @@ use crate::errors::AppError;
 use crate::models::{self, User};
 use crate::uploads;
 use crate::web::state::AppState;
+use crate::web::streamed_body;
 
 /// What the log line calls an API upload, which has no file name.
 const BODY: &str = "(request body)";
@@ -55,10 +56,14 @@ pub async fn put(
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(uploads::refuse_too_large(&state, me, BODY, limit).into_api_error());
     }
-    let _turn = uploads::receiving_turn().await?;
+    let _turn = state.upload_turns.take(me).await?;
     let mut body = payload.into_inner();
     let mut bytes = Vec::new();
-    while let Some(chunk) = body.try_next().await.map_err(payload_error)? {
+    while let Some(chunk) = body
+        .try_next()
+        .await
+        .map_err(streamed_body::payload_error)?
+    {
         if bytes.len() + chunk.len() > limit {
             return Err(uploads::refuse_too_large(&state, me, BODY, limit).into_api_error());
         }
@@ -115,15 +120,5 @@ async fn owner(caller: &ApiUser, id: i32, state: &AppState) -> Result<i32, AppEr
     match exists {
         Some(_) => Err(AppError::Forbidden),
         None => Err(AppError::Missing(format!("There is no user {id}."))),
-    }
-}
-
-fn payload_error(error: actix_web::error::PayloadError) -> AppError {
-    match error {
-        actix_web::error::PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
-            AppError::RequestTimeout
-        }
-        actix_web::error::PayloadError::Overflow => AppError::PayloadTooLarge,
-        _ => AppError::BadRequest("The body was incomplete.".to_string()),
     }
 }

@@ -12,7 +12,7 @@ use actix_web::HttpResponse;
 use diesel::connection::SimpleConnection;
 
 use super::outcome::result_with_status;
-use crate::db::{self, DbConnection};
+use crate::db::{self, Connector, DbConnection};
 use crate::errors::{AppError, ResultExt};
 use crate::models;
 use crate::uploads::{self, samples, FormError, Thumbnail, AVATAR_FIELD};
@@ -50,7 +50,8 @@ pub(super) async fn too_large(page: &Page, state: &AppState) -> Result<HttpRespo
         Err(FormError::FileTooLarge {
             file_name, limit, ..
         }) => uploads::refuse_too_large(state, user.id, &file_name, limit).message,
-        other => format!("Unexpected: the reader answered {:?}", other.map(|_| ())),
+        Err(other) => format!("Unexpected: the reader answered \u{201c}{other}\u{201d}"),
+        Ok(_) => "Unexpected: the reader accepted the file.".to_string(),
     };
     let text = format!("Edit Profile would answer 413 with its form, your text kept, and next to the Avatar field: \u{201c}{message}\u{201d}");
     result_with_status(
@@ -121,12 +122,20 @@ pub(super) async fn storage_fails(page: &Page, state: &AppState) -> Result<HttpR
             Ok(thumbnail) => thumbnail,
             Err(refused) => return Err(refused.into_api_error()),
         };
-    let saved = db::run(&state.pool, move |conn| {
-        let saved = db::write_transaction(conn, |conn| save_refused(conn, user_id, &thumbnail));
-        allow_writes(conn)?;
-        saved
+    // A connection of its own, closed afterwards: SQLite's `query_only` belongs to the
+    // connection, and a pooled one left read-only would fail the site's next writes.
+    let connector = Connector::new(
+        state.settings.database_url.clone(),
+        state.settings.request_timeout(),
+    );
+    let saved = actix_web::web::block(move || {
+        let mut conn = connector
+            .establish()
+            .map_err(|e| AppError::unexpected(e).context("Failed to open the lab's connection"))?;
+        db::write_transaction(&mut conn, |conn| save_refused(conn, user_id, &thumbnail))
     })
-    .await;
+    .await
+    .map_err(|e| AppError::unexpected(e).context("Failed to run the lab's transaction"))?;
     state.metrics.avatar_upload("failed");
     saved.map_err(|error| error.context("Failed to save the avatar \"lab-picture.png\""))?;
     Err(AppError::unexpected(anyhow::anyhow!(
@@ -146,14 +155,4 @@ fn save_refused(
     }
     .context("Failed to make the lab's transaction read-only")?;
     models::save_avatar(conn, user_id, &thumbnail.version, &thumbnail.png)
-}
-
-/// SQLite's `query_only` belongs to the connection, which goes back to the pool: undone here,
-/// whatever the transaction did. (PostgreSQL's read-only ended with its transaction.)
-fn allow_writes(conn: &mut DbConnection) -> Result<(), AppError> {
-    if let DbConnection::Sqlite(conn) = conn {
-        conn.batch_execute("PRAGMA query_only = OFF")
-            .context("Failed to make a connection writable again")?;
-    }
-    Ok(())
 }
