@@ -60,7 +60,7 @@ pub async fn check_csrf(
             Ok(token) => token
                 .map(|token| vec![(FIELD.to_string(), token)])
                 .unwrap_or_default(),
-            Err(error) => return Ok(req.error_response(error)),
+            Err(error) => return Ok(req.error_response(streamed_body::payload_error(error))),
         }
     } else if streamed_body::is_streamed(&req) {
         Vec::new()
