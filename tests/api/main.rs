@@ -5,6 +5,7 @@ mod auth;
 mod avatar_failures;
 mod avatar_files;
 mod avatar_storage;
+mod avatar_streaming;
 mod avatars;
 mod browser;
 mod browser_admin;
