@@ -210,6 +210,10 @@ pub async fn avatar(
             return Ok(identicon());
         }
     };
+    // The picture's own version as read: the user may have replaced it in between.
+    let version = stored
+        .as_ref()
+        .map_or(version, |stored| stored.version.clone());
     let cache = match asked == version {
         true => "public, max-age=31536000, immutable",
         false => "no-cache",

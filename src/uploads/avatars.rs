@@ -57,9 +57,12 @@ pub async fn accept(
     bytes: Vec<u8>,
 ) -> Result<Result<Thumbnail, Refused>, AppError> {
     if let Err(AppError::TooManyRequests { retry_after }) = state.rate_limits.avatar(user_id) {
-        let minutes = retry_after.div_ceil(60);
-        let message =
-            format!("You have changed your avatar often. Try again in {minutes} minutes.");
+        let message = match retry_after.div_ceil(60) {
+            1 => "You have changed your avatar often. Try again in a minute.".to_string(),
+            minutes => {
+                format!("You have changed your avatar often. Try again in {minutes} minutes.")
+            }
+        };
         log_refusal(state, user_id, file_name, &message, "rate_limited");
         return Ok(Err(Refused {
             message,

@@ -28,13 +28,18 @@ pub enum ImageRefusal {
     Damaged,
     #[error("The image is too large: at most {MAX_SIDE} × {MAX_SIDE} pixels are accepted.")]
     TooManyPixels,
+    /// Within the pixel limit, but over the decoder's memory (16 bits per channel, say).
+    #[error(
+        "The image needs too much memory to read. Save it smaller, or with 8 bits per channel."
+    )]
+    TooMuchMemory,
 }
 
 impl ImageRefusal {
     /// The metrics' outcome label.
     pub fn outcome(&self) -> &'static str {
         match self {
-            ImageRefusal::TooManyPixels => "too_many_pixels",
+            ImageRefusal::TooManyPixels | ImageRefusal::TooMuchMemory => "too_many_pixels",
             _ => "not_an_image",
         }
     }
@@ -110,9 +115,13 @@ pub fn thumbnail(bytes: &[u8]) -> Result<Thumbnail, ImageRefusal> {
 }
 
 fn refusal(error: ImageError) -> ImageRefusal {
+    use image::error::LimitErrorKind;
     match error {
-        ImageError::Limits(_) => ImageRefusal::TooManyPixels,
-        ImageError::Unsupported(_) => ImageRefusal::Unsupported("Those"),
+        ImageError::Limits(limit) => match limit.kind() {
+            LimitErrorKind::DimensionError => ImageRefusal::TooManyPixels,
+            _ => ImageRefusal::TooMuchMemory,
+        },
+        // An accepted format in a variant its decoder does not read (an arithmetic-coded JPEG).
         _ => ImageRefusal::Damaged,
     }
 }

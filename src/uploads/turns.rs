@@ -39,51 +39,47 @@ impl Default for UploadTurns {
 
 /// A turn to receive one upload's body, held until the upload is answered.
 pub struct UploadTurn {
-    user_id: i32,
-    uploading: Arc<Mutex<Vec<i32>>>,
+    _place: Uploading,
     _permit: OwnedSemaphorePermit,
 }
 
-impl Drop for UploadTurn {
-    fn drop(&mut self) {
-        leave(&self.uploading, self.user_id);
-    }
+/// A user's place in the list of those uploading, given up when dropped: also when the request
+/// is dropped while it waits for a turn (its client gone).
+struct Uploading {
+    user_id: i32,
+    uploading: Arc<Mutex<Vec<i32>>>,
 }
 
-fn leave(uploading: &Mutex<Vec<i32>>, user_id: i32) {
-    let mut uploading = uploading
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    uploading.retain(|id| *id != user_id);
+impl Drop for Uploading {
+    fn drop(&mut self) {
+        let mut uploading = self.uploading.lock().unwrap_or_else(|p| p.into_inner());
+        uploading.retain(|id| *id != self.user_id);
+    }
 }
 
 impl UploadTurns {
     /// A turn for `user_id` to send an upload: 429 while another of theirs is being received,
     /// 503 after `TURN_WAIT` without a turn.
     pub async fn take(&self, user_id: i32) -> Result<UploadTurn, AppError> {
-        {
+        let place = {
             let mut uploading = self.uploading.lock().unwrap_or_else(|p| p.into_inner());
             if uploading.contains(&user_id) {
                 return Err(AppError::TooManyRequests { retry_after: 1 });
             }
             uploading.push(user_id);
-        }
-        let permit = tokio::time::timeout(TURN_WAIT, self.receiving.clone().acquire_owned()).await;
-        match permit {
-            Ok(Ok(permit)) => Ok(UploadTurn {
+            Uploading {
                 user_id,
                 uploading: self.uploading.clone(),
-                _permit: permit,
-            }),
-            Ok(Err(closed)) => {
-                leave(&self.uploading, user_id);
-                Err(AppError::unexpected(closed).context("Failed to wait for a turn to upload"))
             }
-            Err(_) => {
-                leave(&self.uploading, user_id);
-                Err(AppError::Overloaded("avatar uploads"))
-            }
-        }
+        };
+        let permit = tokio::time::timeout(TURN_WAIT, self.receiving.clone().acquire_owned())
+            .await
+            .map_err(|_| AppError::Overloaded("avatar uploads"))?
+            .map_err(|e| AppError::unexpected(e).context("Failed to wait for a turn to upload"))?;
+        Ok(UploadTurn {
+            _place: place,
+            _permit: permit,
+        })
     }
 }
 

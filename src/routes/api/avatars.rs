@@ -6,7 +6,7 @@ use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use futures_util::TryStreamExt;
 
 use super::auth::ApiUser;
-use super::representations::{Failures, UserOut};
+use super::representations::{Failures, ImageBytes, UserOut};
 use crate::db;
 use crate::errors::AppError;
 use crate::models::{self, User};
@@ -22,8 +22,8 @@ const BODY: &str = "(request body)";
 /// the bytes; what is served is a 256 × 256 PNG made from them, without their metadata.
 #[utoipa::path(put, path = "/api/users/{id}/avatar", tag = "users",
     request_body(content(
-        (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/gif"),
-        (Vec<u8> = "image/webp")
+        (ImageBytes = "image/png"), (ImageBytes = "image/jpeg"), (ImageBytes = "image/gif"),
+        (ImageBytes = "image/webp")
     ), description = "The image file's bytes"),
     params(("id" = i32, Path, description = "Your own id")),
     security(("bearer" = [])),

@@ -6,6 +6,13 @@ use utoipa::{IntoResponses, ToSchema};
 use crate::models::{Paginated, PostWithAuthor, User};
 use crate::web::display::iso_time;
 
+/// An image file's bytes, as the body of a request (a name for the OpenAPI document).
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+// Never built: only its schema is used, to say the body is the file's bytes.
+#[allow(dead_code)]
+pub struct ImageBytes(Vec<u8>);
+
 /// What a JSON route says to a body of another type (415).
 pub const SEND_JSON: &str = "That kind of content is not accepted here: send JSON.";
 
