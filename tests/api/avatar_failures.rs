@@ -9,7 +9,7 @@ use microblog::uploads::samples::decompression_bomb;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::StatusCode;
 
-use crate::avatar_files::{avatar_url, picture, upload};
+use crate::avatar_files::{avatar_url, picture, upload, with_an_avatar};
 use crate::helpers::{location, spawn_app, Browser};
 
 const MIB: usize = 1024 * 1024;
@@ -18,16 +18,7 @@ const MIB: usize = 1024 * 1024;
 async fn a_file_over_the_limit_gets_our_413_with_the_other_input_kept_and_the_old_avatar_intact() {
     // Arrange
     let app = spawn_app().await;
-    let browser = app.logged_in("susan").await;
-    upload(
-        &browser,
-        "susan",
-        "",
-        "old.png",
-        picture(64, 64, ImageFormat::Png),
-    )
-    .await;
-    let before = avatar_url(&browser, "susan").await;
+    let (browser, before) = with_an_avatar(&app, "").await;
 
     // Act
     let response = upload(

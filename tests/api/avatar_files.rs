@@ -6,7 +6,7 @@ use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
 use reqwest::multipart::{Form, Part};
 use reqwest::Response;
 
-use crate::helpers::Browser;
+use crate::helpers::{Browser, TestApp};
 
 /// A `width` × `height` picture in `format`.
 pub fn picture(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
@@ -96,4 +96,19 @@ pub async fn avatar_url(browser: &Browser, username: &str) -> String {
     let start = html.find(marker).expect("a profile picture") + marker.len();
     let end = html[start..].find('"').expect("the end of the URL") + start;
     html[start..end].to_string()
+}
+
+/// Susan, logged in, her "about me" `about_me`, with a 64-pixel picture saved as her avatar:
+/// her browser and the avatar's URL.
+pub async fn with_an_avatar(app: &TestApp, about_me: &str) -> (Browser, String) {
+    let browser = app.logged_in("susan").await;
+    let picture = picture(64, 64, ImageFormat::Png);
+    let saved = upload(&browser, "susan", about_me, "old.png", picture).await;
+    assert_eq!(
+        saved.status(),
+        reqwest::StatusCode::SEE_OTHER,
+        "the avatar is saved"
+    );
+    let url = avatar_url(&browser, "susan").await;
+    (browser, url)
 }

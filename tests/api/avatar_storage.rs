@@ -7,7 +7,7 @@ use microblog::db::DbConnection;
 use microblog::uploads::samples::decompression_bomb;
 use reqwest::StatusCode;
 
-use crate::avatar_files::{avatar_url, picture, upload};
+use crate::avatar_files::{avatar_url, picture, upload, with_an_avatar};
 use crate::helpers::{location, spawn_app};
 use crate::process::TestProcess;
 
@@ -37,16 +37,7 @@ fn break_avatar_storage(conn: &mut DbConnection) {
 async fn when_storage_fails_the_500_page_has_an_error_id_and_nothing_is_half_written() {
     // Arrange
     let app = spawn_app().await;
-    let browser = app.logged_in("susan").await;
-    upload(
-        &browser,
-        "susan",
-        "Old words",
-        "old.png",
-        picture(64, 64, ImageFormat::Png),
-    )
-    .await;
-    let before = avatar_url(&browser, "susan").await;
+    let (browser, before) = with_an_avatar(&app, "Old words").await;
     app.query(break_avatar_storage);
 
     // Act
@@ -80,16 +71,7 @@ async fn when_storage_fails_the_500_page_has_an_error_id_and_nothing_is_half_wri
 async fn a_picture_missing_from_the_database_shows_the_identicon() {
     // Arrange
     let app = spawn_app().await;
-    let browser = app.logged_in("susan").await;
-    upload(
-        &browser,
-        "susan",
-        "",
-        "me.png",
-        picture(64, 64, ImageFormat::Png),
-    )
-    .await;
-    let url = avatar_url(&browser, "susan").await;
+    let (browser, url) = with_an_avatar(&app, "").await;
     app.query(|conn| match conn {
         DbConnection::Sqlite(conn) => conn.batch_execute("DELETE FROM avatars"),
         DbConnection::Postgresql(conn) => conn.batch_execute("DELETE FROM avatars"),

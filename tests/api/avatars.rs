@@ -4,7 +4,7 @@ use image::ImageFormat;
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use reqwest::StatusCode;
 
-use crate::avatar_files::{avatar_url, jpeg_with_gps, picture, png_chunks, upload};
+use crate::avatar_files::{avatar_url, jpeg_with_gps, picture, png_chunks, upload, with_an_avatar};
 use crate::helpers::{location, spawn_app, spawn_app_with};
 
 #[tokio::test]
@@ -107,16 +107,7 @@ async fn gif_and_webp_are_accepted_and_the_file_name_does_not_matter() {
 async fn removing_the_avatar_brings_back_the_identicon() {
     // Arrange
     let app = spawn_app().await;
-    let browser = app.logged_in("susan").await;
-    upload(
-        &browser,
-        "susan",
-        "",
-        "me.png",
-        picture(64, 64, ImageFormat::Png),
-    )
-    .await;
-    let uploaded = avatar_url(&browser, "susan").await;
+    let (browser, uploaded) = with_an_avatar(&app, "").await;
     assert!(browser
         .get_html("/edit_profile")
         .await
@@ -144,16 +135,7 @@ async fn removing_the_avatar_brings_back_the_identicon() {
 async fn a_form_without_a_file_changes_the_profile_and_keeps_the_avatar() {
     // Arrange
     let app = spawn_app().await;
-    let browser = app.logged_in("susan").await;
-    upload(
-        &browser,
-        "susan",
-        "",
-        "me.png",
-        picture(64, 64, ImageFormat::Png),
-    )
-    .await;
-    let before = avatar_url(&browser, "susan").await;
+    let (browser, before) = with_an_avatar(&app, "").await;
 
     // Act
     let response = upload(&browser, "susan", "New words", "", Vec::new()).await;
