@@ -44,19 +44,48 @@ impl Templates {
 /// also escapes `/`, which is safe but turns every URL in a page into `&#x2F;` soup.
 pub fn escape_html(input: &str) -> String {
     let mut output = String::with_capacity(input.len() + 8);
-    for c in input.chars() {
-        match c {
-            '&' => output.push_str("&amp;"),
-            '<' => output.push_str("&lt;"),
-            '>' => output.push_str("&gt;"),
-            '"' => output.push_str("&quot;"),
-            '\'' => output.push_str("&#x27;"),
-            _ => output.push(c),
-        }
+    // Copies the runs between special characters whole: pushing a char at a time was 5% of a
+    // page's instructions. The five are ASCII, so a byte index is always a char boundary.
+    let mut run_start = 0;
+    for (index, byte) in input.bytes().enumerate() {
+        let entity = match byte {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#x27;",
+            _ => continue,
+        };
+        output.push_str(&input[run_start..index]);
+        output.push_str(entity);
+        run_start = index + 1;
     }
+    output.push_str(&input[run_start..]);
     output
 }
 
 fn poisoned() -> AppError {
     AppError::unexpected(anyhow::anyhow!("The template lock was poisoned by a panic"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_html;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Never a raw `<`, `>`, `"` or `'` in the output, and unescaping gives the input back.
+        #[test]
+        fn escaped_text_holds_no_markup_and_loses_nothing(input in any::<String>()) {
+            let escaped = escape_html(&input);
+            prop_assert!(!escaped.contains(['<', '>', '"', '\'']));
+            let unescaped = escaped
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&#x27;", "'")
+                .replace("&amp;", "&");
+            prop_assert_eq!(unescaped, input);
+        }
+    }
 }
