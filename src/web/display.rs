@@ -1,9 +1,10 @@
 //! How values are shown: "5 minutes ago", ISO timestamps, avatar URLs, and posts as the templates
 //! show them. Models hold rows; this is where they become text for a page.
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::{Datelike, NaiveDateTime, Timelike, Utc};
 use serde::Serialize;
 
+use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -26,18 +27,30 @@ pub struct PostView {
 /// A page of posts as the templates show them.
 pub fn post_views(avatars: &AvatarKey, posts: Paginated<PostWithAuthor>) -> Paginated<PostView> {
     let now = Utc::now().naive_utc();
-    posts.map(|post| PostView {
-        id: post.id,
-        avatar: avatars.of(
-            post.user_id,
-            &post.author_email,
-            post.author_avatar.as_deref(),
-            36,
-        ),
-        timestamp: iso_time(post.timestamp),
-        ago: time_ago(post.timestamp, now),
-        body: post.body,
-        author: post.author,
+    // A page shows a few authors many times: each avatar URL is made once per page.
+    let mut known: Vec<(i32, String)> = Vec::new();
+    posts.map(|post| {
+        let avatar = match known.iter().find(|(author, _)| *author == post.user_id) {
+            Some((_, url)) => url.clone(),
+            None => {
+                let url = avatars.of(
+                    post.user_id,
+                    &post.author_email,
+                    post.author_avatar.as_deref(),
+                    36,
+                );
+                known.push((post.user_id, url.clone()));
+                url
+            }
+        };
+        PostView {
+            id: post.id,
+            avatar,
+            timestamp: iso_time(post.timestamp),
+            ago: time_ago(post.timestamp, now),
+            body: post.body,
+            author: post.author,
+        }
     })
 }
 
@@ -45,13 +58,15 @@ pub fn post_views(avatars: &AvatarKey, posts: Paginated<PostWithAuthor>) -> Pagi
 /// Gravatar's) lets anyone confirm a guessed address by computing its URL; a keyed one names
 /// the same picture for the same address and tells a stranger nothing.
 #[derive(Clone)]
-pub struct AvatarKey([u8; 32]);
+pub struct AvatarKey(Hmac<Sha256>);
 
 impl AvatarKey {
     pub fn new(secret: &[u8]) -> Self {
-        let mut key = [0u8; 32];
-        key.copy_from_slice(&derive_key(secret, "avatar")[..32]);
-        AvatarKey(key)
+        // Keyed once: each URL then starts from a copy and skips the key's two blocks. HMAC pads
+        // a short key with zeros to the block, so this is the same key as the 32 bytes alone.
+        let mut block = [0u8; 64];
+        block[..32].copy_from_slice(&derive_key(secret, "avatar")[..32]);
+        AvatarKey(<Hmac<Sha256> as KeyInit>::new(&block.into()))
     }
 
     /// The URL of a user's avatar: the picture they uploaded (`version` names it, so the URL
@@ -65,9 +80,7 @@ impl AvatarKey {
 
     /// The URL of the identicon for `email`, `size` pixels square, served by `routes::avatar`.
     pub fn url(&self, email: &str, size: u32) -> String {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else {
-            return String::new();
-        };
+        let mut mac = self.0.clone();
         mac.update(email.trim().to_lowercase().as_bytes());
         let digest = mac.finalize().into_bytes();
         format!("/avatar/{}?s={size}", hex::encode(&digest[..16]))
@@ -76,8 +89,17 @@ impl AvatarKey {
 
 /// A timestamp (UTC) as ISO 8601.
 pub fn iso_time(time: NaiveDateTime) -> String {
-    time.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    // Written field by field: chrono's formatter parses its pattern on every call.
+    let (date, clock) = (time.date(), time.time());
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        date.year(),
+        date.month(),
+        date.day(),
+        clock.hour(),
+        clock.minute(),
+        clock.second()
+    )
 }
 
 /// How long ago `then` was, as a person would say it: "just now", "5 minutes ago", "3 days ago".
@@ -115,5 +137,17 @@ mod tests {
         assert_eq!(ago(3_600), "an hour ago");
         assert_eq!(ago(3 * 86_400), "3 days ago");
         assert_eq!(ago(400 * 86_400), "a year ago");
+    }
+
+    #[test]
+    fn iso_time_is_rfc3339_in_utc_to_the_second() {
+        let time =
+            NaiveDateTime::parse_from_str("2026-01-02 03:04:05.678", "%Y-%m-%d %H:%M:%S%.f")
+                .unwrap();
+        let expected = time
+            .and_utc()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        assert_eq!(iso_time(time), expected);
+        assert_eq!(iso_time(time), "2026-01-02T03:04:05Z");
     }
 }
