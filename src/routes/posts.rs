@@ -1,7 +1,7 @@
 //! The timelines: home (`/`, `/index`), `/explore` and `/search`.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use tera::Context;
 
@@ -19,14 +19,23 @@ use crate::web::state::AppState;
 /// `GET /` and `/index`: the post form and the timeline of the user and the users they follow.
 #[tracing::instrument(name = "Home page", skip_all)]
 pub async fn index(
-    page: Page,
+    req: HttpRequest,
     state: web::Data<AppState>,
     query: web::Query<PageNumber>,
 ) -> Result<HttpResponse, AppError> {
+    let (page_number, per_page) = (query.get(), state.settings.posts_per_page);
+    let (page, posts) = Page::load(&req, move |conn, user| match user {
+        Some(user) => models::timeline_posts(conn, user.id, page_number, per_page).map(Some),
+        None => Ok(None),
+    })
+    .await?;
+    page.require_user()?;
+    let posts = posts.unwrap_or_else(|| Paginated::from_rows(Vec::new(), page_number, per_page));
     let form = PostForm {
         post: String::new(),
     };
-    home(&page, &state, query.get(), form, FormErrors::default()).await
+    let posts = post_views(&state.avatar_key, posts);
+    show_home(&page, posts, form, FormErrors::default())
 }
 
 /// `POST /` and `/index`: publishes a post.
@@ -64,6 +73,15 @@ async fn home(
     })
     .await
     .map(|posts| post_views(&state.avatar_key, posts))?;
+    show_home(page, posts, form, errors)
+}
+
+fn show_home(
+    page: &Page,
+    posts: Paginated<PostView>,
+    form: PostForm,
+    errors: FormErrors,
+) -> Result<HttpResponse, AppError> {
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -78,16 +96,16 @@ async fn home(
 /// `GET /explore`: everyone's posts, newest first.
 #[tracing::instrument(name = "Explore page", skip_all)]
 pub async fn explore(
-    page: Page,
+    req: HttpRequest,
     state: web::Data<AppState>,
     query: web::Query<PageNumber>,
 ) -> Result<HttpResponse, AppError> {
     let (page_number, per_page) = (query.get(), state.settings.posts_per_page);
-    let posts = db::run(&state.pool, move |conn| {
+    let (page, posts) = Page::load(&req, move |conn, _| {
         models::explore_posts(conn, page_number, per_page)
     })
-    .await
-    .map(|posts| post_views(&state.avatar_key, posts))?;
+    .await?;
+    let posts = post_views(&state.avatar_key, posts);
     let context = timeline_context("Explore", "/explore", &[], &posts);
     page.render("index.html", StatusCode::OK, context)
 }

@@ -1,7 +1,7 @@
 //! Profiles: `/user/<username>`, `/edit_profile`, and following.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use tera::Context;
 
@@ -29,18 +29,18 @@ struct Profile {
 }
 
 /// `GET /user/<username>`: a profile and its posts.
-#[tracing::instrument(name = "User page", skip(page, state, query))]
+#[tracing::instrument(name = "User page", skip(req, state, query))]
 pub async fn user(
-    page: Page,
+    req: HttpRequest,
     state: web::Data<AppState>,
     username: web::Path<String>,
     query: web::Query<PageNumber>,
 ) -> Result<HttpResponse, AppError> {
-    let viewer = page.user().map(|user| user.id);
     let (page_number, per_page) = (query.get(), state.settings.posts_per_page);
     let username = username.into_inner();
     let avatars = state.avatar_key.clone();
-    let (user, posts, followers, following, is_following) = db::run(&state.pool, move |conn| {
+    let (page, shown) = Page::load(&req, move |conn, viewer| {
+        let viewer = viewer.map(|viewer| viewer.id);
         let user = User::find_by_username(conn, &username)?.ok_or(AppError::NotFound)?;
         let posts = post_views(
             &avatars,
@@ -55,6 +55,8 @@ pub async fn user(
         Ok((user, posts, followers, following, is_following))
     })
     .await?;
+    let (user, posts, followers, following, is_following) = shown;
+    let viewer = page.user().map(|user| user.id);
 
     let now = chrono::Utc::now().naive_utc();
     let profile = Profile {

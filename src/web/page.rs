@@ -11,9 +11,10 @@ use tera::Context;
 
 use super::flash::{self, Level};
 use super::hosts::host_of;
-use super::login::current_user;
+use super::login::{current_user, current_user_and};
 use super::request::request_id;
 use super::state::{app_state, AppState};
+use crate::db::DbConnection;
 use crate::errors::AppError;
 use crate::models::User;
 
@@ -37,6 +38,22 @@ impl FromRequest for Page {
 }
 
 impl Page {
+    /// The page for `req` and what it shows, read in one trip to the database: `query` runs
+    /// for the logged-in user (if any) with the connection that looked them up. For a handler
+    /// whose query needs the user, this replaces the `Page` extractor and saves a hand-off.
+    pub async fn load<T, F>(req: &HttpRequest, query: F) -> Result<(Page, T), AppError>
+    where
+        F: FnOnce(&mut DbConnection, Option<&User>) -> Result<T, AppError> + Clone + Send + 'static,
+        T: Send + 'static,
+    {
+        let (user, shown) = current_user_and(req, query).await?;
+        let page = Page {
+            req: req.clone(),
+            user,
+        };
+        Ok((page, shown))
+    }
+
     /// The logged-in user, if any.
     pub fn user(&self) -> Option<&User> {
         self.user.as_ref()
