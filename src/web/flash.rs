@@ -63,6 +63,11 @@ fn encoded_size(queued: &[Flash]) -> usize {
 
 /// Removes and returns the queued messages, to show them.
 pub fn take(session: &Session) -> Vec<Flash> {
+    // Removing marks the session changed even when the key is absent, and a changed session is
+    // sealed again and sent as a new cookie: every page did that, for nothing.
+    if !session.entries().contains_key(SESSION_KEY) {
+        return Vec::new();
+    }
     session
         .remove_as::<Vec<Flash>>(SESSION_KEY)
         .and_then(Result::ok)
