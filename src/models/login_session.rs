@@ -81,15 +81,18 @@ pub fn session_user(
     limits: SessionLimits,
 ) -> Result<Option<User>, AppError> {
     let token_hash = hash(token);
-    let found: Option<(User, NaiveDateTime)> = sessions::table
-        .inner_join(users::table)
-        .filter(sessions::token_hash.eq(&token_hash))
-        .filter(sessions::last_seen_at.ge(now - limits.idle))
-        .filter(sessions::created_at.ge(now - limits.absolute))
-        .select((User::as_select(), sessions::last_seen_at))
-        .first(conn)
-        .optional()
-        .context("Failed to load a login")?;
+    // On the backend's own connection: every logged-in request asks this (see on_each_backend).
+    let found: Option<(User, NaiveDateTime)> = crate::on_each_backend!(conn, |conn| {
+        sessions::table
+            .inner_join(users::table)
+            .filter(sessions::token_hash.eq(&token_hash))
+            .filter(sessions::last_seen_at.ge(now - limits.idle))
+            .filter(sessions::created_at.ge(now - limits.absolute))
+            .select((User::as_select(), sessions::last_seen_at))
+            .first(conn)
+            .optional()
+    })
+    .context("Failed to load a login")?;
     let Some((user, last_seen_at)) = found else {
         return Ok(None);
     };

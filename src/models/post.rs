@@ -126,10 +126,11 @@ pub fn timeline_posts(
         .offset(offset)
         .limit(limit)
         .select(candidates.field(posts::id));
-    let rows = with_author()
+    let query = with_author()
         .filter(posts::id.eq_any(page_ids))
-        .order((posts::timestamp.desc(), posts::id.desc()))
-        .load::<PostWithAuthor>(conn)
+        .order((posts::timestamp.desc(), posts::id.desc()));
+    // On the backend's own connection, as every page's posts are (see on_each_backend).
+    let rows = crate::on_each_backend!(conn, |conn| query.load::<PostWithAuthor>(conn))
         .context("Failed to load the timeline")?;
     Ok(into_page(rows, page, per_page))
 }
@@ -142,11 +143,11 @@ pub fn explore_posts(
     per_page: i64,
 ) -> Result<Paginated<PostWithAuthor>, AppError> {
     let (offset, limit) = page_window(page, per_page);
-    let rows = with_author()
+    let query = with_author()
         .order((posts::timestamp.desc(), posts::id.desc()))
         .offset(offset)
-        .limit(limit)
-        .load::<PostWithAuthor>(conn)
+        .limit(limit);
+    let rows = crate::on_each_backend!(conn, |conn| query.load::<PostWithAuthor>(conn))
         .context("Failed to load the explore page")?;
     Ok(into_page(rows, page, per_page))
 }
@@ -160,12 +161,12 @@ pub fn user_posts(
     per_page: i64,
 ) -> Result<Paginated<PostWithAuthor>, AppError> {
     let (offset, limit) = page_window(page, per_page);
-    let rows = with_author()
+    let query = with_author()
         .filter(posts::user_id.eq(user_id))
         .order((posts::timestamp.desc(), posts::id.desc()))
         .offset(offset)
-        .limit(limit)
-        .load::<PostWithAuthor>(conn)
+        .limit(limit);
+    let rows = crate::on_each_backend!(conn, |conn| query.load::<PostWithAuthor>(conn))
         .context("Failed to load a user's posts")?;
     Ok(into_page(rows, page, per_page))
 }
