@@ -4,9 +4,12 @@
 //! token was issued under, so that revoking the session revokes its access tokens at once.
 
 use chrono::Utc;
+use hmac::{Hmac, Mac};
+use jsonwebtoken::crypto::{CryptoProvider, JwkUtils, JwtSigner, JwtVerifier};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 
 use crate::errors::{AppError, TokenProblem};
 use crate::tokens::{derive_key, random_hex};
@@ -35,6 +38,8 @@ impl AccessTokens {
     /// Keys for `secret` (and the older `fallbacks`), tokens valid for `lifetime` seconds.
     pub fn new(secret: &[u8], fallbacks: &[&[u8]], lifetime: i64) -> Self {
         const PURPOSE: &str = "api-access-token";
+        // Fails only when a provider is installed already: ours, by an earlier call.
+        let _ = HS256_ONLY.install_default();
         let mut validation = Validation::new(Algorithm::HS256);
         // Exactly when the token says: a test (or a client) can rely on `exp`.
         validation.leeway = 0;
@@ -89,6 +94,71 @@ impl AccessTokens {
             }
         }
         Err(problem)
+    }
+}
+
+/// jsonwebtoken's cryptography for HS256 alone, from the `hmac` and `sha2` the app uses anyway.
+/// Written by hand because the crate's own `rust_crypto` provider brings RSA, ECDSA and Ed25519
+/// (two dozen crates to compile) for algorithms this API never accepts. Any other algorithm is
+/// refused here, and by the `Validation` before it.
+static HS256_ONLY: CryptoProvider = CryptoProvider {
+    signer_factory: hs256_signer,
+    verifier_factory: hs256_verifier,
+    jwk_utils: JwkUtils::new_unimplemented(),
+};
+
+struct Hs256(Hmac<Sha256>);
+
+impl Hs256 {
+    fn new(algorithm: &Algorithm, secret: &[u8]) -> jsonwebtoken::errors::Result<Self> {
+        if *algorithm != Algorithm::HS256 {
+            return Err(ErrorKind::InvalidAlgorithm.into());
+        }
+        let mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| ErrorKind::InvalidKeyFormat)?;
+        Ok(Hs256(mac))
+    }
+}
+
+fn hs256_signer(
+    algorithm: &Algorithm,
+    key: &EncodingKey,
+) -> jsonwebtoken::errors::Result<Box<dyn JwtSigner>> {
+    Ok(Box::new(Hs256::new(algorithm, key.try_get_hmac_secret()?)?))
+}
+
+fn hs256_verifier(
+    algorithm: &Algorithm,
+    key: &DecodingKey,
+) -> jsonwebtoken::errors::Result<Box<dyn JwtVerifier>> {
+    Ok(Box::new(Hs256::new(algorithm, key.try_get_hmac_secret()?)?))
+}
+
+impl signature::Signer<Vec<u8>> for Hs256 {
+    fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>, signature::Error> {
+        let mut mac = self.0.clone();
+        mac.update(message);
+        Ok(mac.finalize().into_bytes().to_vec())
+    }
+}
+
+impl signature::Verifier<Vec<u8>> for Hs256 {
+    fn verify(&self, message: &[u8], tag: &Vec<u8>) -> Result<(), signature::Error> {
+        let mut mac = self.0.clone();
+        mac.update(message);
+        // In constant time, as `Mac::verify_slice` compares.
+        mac.verify_slice(tag).map_err(|_| signature::Error::new())
+    }
+}
+
+impl JwtSigner for Hs256 {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::HS256
+    }
+}
+
+impl JwtVerifier for Hs256 {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::HS256
     }
 }
 

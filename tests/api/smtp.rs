@@ -1,11 +1,13 @@
-//! A real SMTP server inside the test process (mailin-embedded), and one that accepts
-//! connections and never answers, to show that a hanging mail server changes nothing.
+//! A real SMTP server inside the test process (mailin's protocol state machine on a plain TCP
+//! listener), and one that accepts connections and never answers, to show that a hanging mail
+//! server changes nothing.
 
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mailin_embedded::{response, Handler, Response, Server, SslConfig};
+use mailin::{response, Action, Handler, Response, SessionBuilder};
 
 /// Keeps every message it receives.
 #[derive(Clone)]
@@ -43,17 +45,19 @@ impl SmtpServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let inbox = Arc::new(Mutex::new(Vec::new()));
-        let mut server = Server::new(Collector {
+        let collector = Collector {
             current: Vec::new(),
             inbox: inbox.clone(),
-        });
-        server
-            .with_name("test.smtp")
-            .with_ssl(SslConfig::None)
-            .unwrap()
-            .with_tcp_listener(listener);
+        };
+        // mailin speaks the protocol; this loop only carries its lines. (mailin-embedded would
+        // do the same, but its TLS support compiles a second rustls, on aws-lc, for the tests.)
         std::thread::spawn(move || {
-            let _ = server.serve();
+            for stream in listener.incoming().flatten() {
+                let collector = collector.clone();
+                std::thread::spawn(move || {
+                    let _ = converse(stream, collector);
+                });
+            }
         });
         SmtpServer { port, inbox }
     }
@@ -70,6 +74,31 @@ impl SmtpServer {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         self.messages()
+    }
+}
+
+/// One SMTP conversation: the greeting, then a reply to each line until the client quits.
+fn converse(stream: TcpStream, collector: Collector) -> std::io::Result<()> {
+    let remote = stream.peer_addr()?.ip();
+    let mut session = SessionBuilder::new("test.smtp").build(remote, collector);
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    session.greeting().write_to(&mut writer)?;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        let reply = session.process(&line);
+        match reply.action {
+            Action::NoReply => continue,
+            Action::Reply => reply.write_to(&mut writer)?,
+            Action::Close | Action::UpgradeTls => {
+                reply.write_to(&mut writer)?;
+                return writer.flush();
+            }
+        }
     }
 }
 
