@@ -8,6 +8,7 @@ mod follow;
 mod login_session;
 mod post;
 mod remember_token;
+mod timeline_postgres;
 mod user;
 
 pub use api_session::{

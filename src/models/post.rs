@@ -2,6 +2,7 @@ use crate::db::DbConnection;
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use super::timeline_postgres::PostgresTimeline;
 use super::{lower, page_window, Paginated};
 use crate::db::schema::{followers, posts, users};
 use crate::errors::{AppError, ResultExt};
@@ -90,7 +91,8 @@ pub fn create_post(conn: &mut DbConnection, user_id: i32, body: &str) -> Result<
         .context("Failed to insert a post")
 }
 
-/// Posts by `user_id` and by everyone they follow, newest first.
+/// Posts by `user_id` and by everyone they follow, newest first. PostgreSQL runs a query of
+/// its own ([`PostgresTimeline`]); this one is SQLite's.
 #[tracing::instrument(name = "Timeline posts", skip(conn))]
 pub fn timeline_posts(
     conn: &mut DbConnection,
@@ -99,6 +101,15 @@ pub fn timeline_posts(
     per_page: i64,
 ) -> Result<Paginated<PostWithAuthor>, AppError> {
     let (offset, limit) = page_window(page, per_page);
+    let sqlite = match conn {
+        DbConnection::Postgresql(conn) => {
+            let rows = PostgresTimeline::new(user_id, offset, limit)
+                .load::<PostWithAuthor>(conn)
+                .context("Failed to load the timeline")?;
+            return Ok(into_page(rows, page, per_page));
+        }
+        DbConnection::Sqlite(conn) => conn,
+    };
     let followed = followers::table
         .filter(followers::follower_id.eq(user_id))
         .select(followers::followed_id);
@@ -130,7 +141,8 @@ pub fn timeline_posts(
         .filter(posts::id.eq_any(page_ids))
         .order((posts::timestamp.desc(), posts::id.desc()));
     // On the backend's own connection, as every page's posts are (see on_each_backend).
-    let rows = crate::on_each_backend!(conn, |conn| query.load::<PostWithAuthor>(conn))
+    let rows = query
+        .load::<PostWithAuthor>(sqlite)
         .context("Failed to load the timeline")?;
     Ok(into_page(rows, page, per_page))
 }
