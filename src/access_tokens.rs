@@ -114,7 +114,8 @@ impl Hs256 {
         if *algorithm != Algorithm::HS256 {
             return Err(ErrorKind::InvalidAlgorithm.into());
         }
-        let mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| ErrorKind::InvalidKeyFormat)?;
+        let mac =
+            Hmac::<Sha256>::new_from_slice(secret).map_err(|_| ErrorKind::InvalidKeyFormat)?;
         Ok(Hs256(mac))
     }
 }
