@@ -145,6 +145,17 @@ mod tests {
     }
 
     #[test]
+    fn the_avatar_key_keyed_once_is_the_32_byte_key() {
+        let secret = b"one secret key";
+        let key = &derive_key(secret, "avatar")[..32];
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap();
+        mac.update(b"john@example.com");
+        let expected = hex::encode(&mac.finalize().into_bytes()[..16]);
+        let url = AvatarKey::new(secret).url(" John@Example.com ", 36);
+        assert_eq!(url, format!("/avatar/{expected}?s=36"));
+    }
+
+    #[test]
     fn iso_time_is_rfc3339_in_utc_to_the_second() {
         let time = NaiveDateTime::parse_from_str("2026-01-02 03:04:05.678", "%Y-%m-%d %H:%M:%S%.f")
             .unwrap();
