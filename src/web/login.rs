@@ -31,9 +31,9 @@ pub async fn current_user(req: &HttpRequest) -> Result<Option<User>, AppError> {
 }
 
 /// [`current_user`], and `query` run for that user with the same connection in the same trip
-/// to the blocking pool. Each trip is a hand-off to another thread and back, which cost the
-/// home page a tenth of its CPU. `query` runs a second time only when the session's login has
-/// ended and the remember-me cookie restores one.
+/// to the blocking pool. Each trip is a hand-off to another thread and back, paid in the
+/// scheduler on both sides. `query` runs a second time only when the session's login has ended
+/// and the remember-me cookie restores one.
 pub async fn current_user_and<T, F>(
     req: &HttpRequest,
     query: F,
