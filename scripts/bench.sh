@@ -54,7 +54,8 @@ ready_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
 JAR="$WORK/cookies"
 token=$(curl -s -c "$JAR" -b "$JAR" "$BASE/auth/login" | grep -o 'name="csrf_token" value="[0-9a-f]*"' | head -1 | sed 's/.*value="//; s/"$//')
 curl -s -c "$JAR" -b "$JAR" -o /dev/null -d "username=user1&password=pass&csrf_token=$token" "$BASE/auth/login"
-# As a browser would: the first page shows the login's flash message, and its cookie no longer holds it.
+# As a browser would: the first page after login gives the new session its CSRF token. With the
+# login's own cookie, every request would make a token and seal a new cookie.
 curl -s -c "$JAR" -b "$JAR" -o /dev/null "$BASE/index"
 session=$(awk '$6 == "microblog_session" { print $7 }' "$JAR")
 [ -n "$session" ] || { echo "login failed"; exit 1; }
