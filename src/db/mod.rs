@@ -6,6 +6,7 @@ mod connection;
 mod migrations;
 mod outage;
 pub mod schema;
+mod stored_time;
 mod transactions;
 mod url;
 mod wal;
@@ -22,6 +23,7 @@ use crate::errors::AppError;
 
 pub use connection::{Connector, DbConnection};
 pub use outage::Outage;
+pub use stored_time::StoredTime;
 pub use transactions::{write_conflicts_retried, write_transaction};
 pub use url::DatabaseUrl;
 pub use wal::{keep_wal_small, WAL_LIMIT_BYTES};

@@ -1,7 +1,7 @@
 //! Logins held on the server (`sessions`), so that each can be ended: the session cookie holds a
 //! random token, and the table only its hash.
 
-use crate::db::DbConnection;
+use crate::db::{DbConnection, StoredTime};
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
@@ -82,7 +82,7 @@ pub fn session_user(
 ) -> Result<Option<User>, AppError> {
     let token_hash = hash(token);
     // On the backend's own connection: every logged-in request asks this (see on_each_backend).
-    let found: Option<(User, NaiveDateTime)> = crate::on_each_backend!(conn, |conn| {
+    let found: Option<(User, StoredTime)> = crate::on_each_backend!(conn, |conn| {
         sessions::table
             .inner_join(users::table)
             .filter(sessions::token_hash.eq(&token_hash))
@@ -96,6 +96,7 @@ pub fn session_user(
     let Some((user, last_seen_at)) = found else {
         return Ok(None);
     };
+    let last_seen_at = NaiveDateTime::from(last_seen_at);
     let resolution = (limits.idle / 4).min(TimeDelta::minutes(1));
     if now - last_seen_at >= resolution {
         diesel::update(sessions::table.find(&token_hash))

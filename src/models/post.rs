@@ -1,4 +1,4 @@
-use crate::db::DbConnection;
+use crate::db::{DbConnection, StoredTime};
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
@@ -13,6 +13,7 @@ pub struct PostWithAuthor {
     pub id: i32,
     pub user_id: i32,
     pub body: String,
+    #[diesel(deserialize_as = StoredTime)]
     pub timestamp: NaiveDateTime,
     pub author: String,
     pub author_email: String,

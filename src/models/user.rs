@@ -1,4 +1,4 @@
-use crate::db::DbConnection;
+use crate::db::{DbConnection, StoredTime};
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 
@@ -17,6 +17,7 @@ pub struct User {
     pub email: String,
     pub password_hash: String,
     pub about_me: String,
+    #[diesel(deserialize_as = StoredTime)]
     pub last_seen: NaiveDateTime,
     /// `user` or `admin` (granted with `microblog admin <username>`).
     pub role: String,
