@@ -44,11 +44,12 @@ pub enum SeedError {
 /// Creates the demo data unless `user1` already exists.
 pub fn run(settings: &Settings) -> Result<(), SeedError> {
     let pool = db::connect(&settings.database_url, 1, settings.database_timeout())?;
-    let mut conn = pool.get().map_err(|e| SeedError::Write(e.to_string()))?;
+    let mut pooled = pool.get().map_err(|e| SeedError::Write(e.to_string()))?;
+    let conn: &mut db::DbConnection = &mut pooled;
     let exists: bool = diesel::select(diesel::dsl::exists(
         users::table.filter(users::username.eq("user1")),
     ))
-    .get_result(&mut conn)
+    .get_result(conn)
     .map_err(|e| SeedError::Write(e.to_string()))?;
     if exists {
         println!("The demo data is already there (user1 exists): nothing to do.");
@@ -58,7 +59,7 @@ pub fn run(settings: &Settings) -> Result<(), SeedError> {
     let hash = hash_password(&SecretString::from(PASSWORD))
         .map_err(|e| SeedError::Write(format!("{e:?}")))?;
     let now = Utc::now().naive_utc();
-    db::write_transaction(&mut conn, |conn| {
+    db::write_transaction(conn, |conn| {
         let names: Vec<(String, String)> = (1..=USERS)
             .map(|n| (format!("user{n}"), format!("user{n}@example.com")))
             .collect();

@@ -3,7 +3,8 @@
 //! against it; the few statements its common SQL cannot express (`ON CONFLICT`) use
 //! [`on_each_backend!`](crate::on_each_backend).
 
-use std::time::Duration;
+use std::ops::{Deref, DerefMut};
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
@@ -83,25 +84,67 @@ impl Connector {
     }
 }
 
+/// A connection answered within this long is not asked again at checkout (HikariCP's
+/// `aliveBypassWindowMs`, with its default). The question was a round trip of its own on every
+/// page, a third of the home page's statements on PostgreSQL.
+const ANSWERED_RECENTLY: Duration = Duration::from_millis(500);
+
+/// A pooled connection, and when a query on it last succeeded.
+pub struct Pooled {
+    conn: DbConnection,
+    answered_at: Option<Instant>,
+}
+
+impl Pooled {
+    /// Records that the database just answered on this connection ([`super::run`] calls it
+    /// after a query that succeeded; nothing else does, so a connection in doubt is asked).
+    pub fn answered(&mut self) {
+        self.answered_at = Some(Instant::now());
+    }
+}
+
+impl Deref for Pooled {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
 impl ManageConnection for Connector {
-    type Connection = DbConnection;
+    type Connection = Pooled;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
-        self.establish().map_err(r2d2::Error::ConnectionError)
+    fn connect(&self) -> Result<Pooled, r2d2::Error> {
+        let conn = self.establish().map_err(r2d2::Error::ConnectionError)?;
+        Ok(Pooled {
+            conn,
+            answered_at: None,
+        })
     }
 
     /// Run on every checkout: a connection that PostgreSQL closed (a restart, an outage) is
-    /// noticed here and replaced, instead of failing the request that gets it. A SQLite
-    /// connection lives in this process and nothing closes it under us, so it is not asked.
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        match conn {
+    /// noticed here and replaced, instead of failing the request that gets it, unless it
+    /// answered a query within [`ANSWERED_RECENTLY`]. A SQLite connection lives in this process
+    /// and nothing closes it under us, so it is not asked.
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), r2d2::Error> {
+        let recently = pooled
+            .answered_at
+            .is_some_and(|at| at.elapsed() < ANSWERED_RECENTLY);
+        match &mut pooled.conn {
             DbConnection::Sqlite(_) => Ok(()),
-            DbConnection::Postgresql(_) => conn.ping().map_err(r2d2::Error::QueryError),
+            DbConnection::Postgresql(_) if recently => Ok(()),
+            conn => conn.ping().map_err(r2d2::Error::QueryError),
         }
     }
 
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        conn.is_broken()
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        pooled.conn.is_broken()
     }
 }

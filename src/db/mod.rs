@@ -21,7 +21,7 @@ use prometheus_client::metrics::histogram::Histogram;
 
 use crate::errors::AppError;
 
-pub use connection::{Connector, DbConnection};
+pub use connection::{Connector, DbConnection, Pooled};
 pub use outage::Outage;
 pub use stored_time::StoredTime;
 pub use transactions::{write_conflicts_retried, write_transaction};
@@ -177,7 +177,11 @@ where
                 observed.timeouts.inc();
                 AppError::from(error)
             })?;
-            query(&mut conn)
+            let answer = query(&mut conn);
+            if answer.is_ok() {
+                conn.answered();
+            }
+            answer
         })
     })
     .await
