@@ -96,10 +96,11 @@ pub struct Pooled {
 }
 
 impl Pooled {
-    /// Records that the database just answered on this connection ([`super::run`] calls it
-    /// after a query that succeeded; nothing else does, so a connection in doubt is asked).
-    pub fn answered(&mut self) {
-        self.answered_at = Some(Instant::now());
+    /// Records how the last work on this connection ended ([`super::run`] calls it). One that
+    /// failed, for whatever reason, is asked at its next checkout, so a connection the server
+    /// closed fails at most one request; so is one that nothing recorded.
+    pub fn record(&mut self, succeeded: bool) {
+        self.answered_at = succeeded.then(Instant::now);
     }
 }
 

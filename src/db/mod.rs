@@ -178,9 +178,7 @@ where
                 AppError::from(error)
             })?;
             let answer = query(&mut conn);
-            if answer.is_ok() {
-                conn.answered();
-            }
+            conn.record(answer.is_ok());
             answer
         })
     })

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use microblog::db::schema::posts;
-use microblog::db::WAL_LIMIT_BYTES;
+use microblog::db::{self, WAL_LIMIT_BYTES};
 
 use crate::database::TestDatabase;
 use crate::helpers::spawn_app;
@@ -31,11 +31,8 @@ async fn the_wal_is_emptied_once_a_burst_of_writes_is_over() {
         reader
             .batch_execute("BEGIN; SELECT count(*) FROM posts;")
             .unwrap();
-        let mut conn = pool.get().unwrap();
-        let user_id: i32 = posts::table
-            .select(posts::user_id)
-            .first(&mut conn)
-            .unwrap();
+        let conn: &mut db::DbConnection = &mut pool.get().unwrap();
+        let user_id: i32 = posts::table.select(posts::user_id).first(conn).unwrap();
         for n in 0..3_000 {
             diesel::insert_into(posts::table)
                 .values((
@@ -43,7 +40,7 @@ async fn the_wal_is_emptied_once_a_burst_of_writes_is_over() {
                     posts::timestamp.eq(chrono::Utc::now().naive_utc()),
                     posts::user_id.eq(user_id),
                 ))
-                .execute(&mut conn)
+                .execute(conn)
                 .unwrap();
         }
         reader.batch_execute("COMMIT;").unwrap();

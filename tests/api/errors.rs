@@ -252,12 +252,12 @@ async fn a_locked_database_is_a_503_and_the_write_is_not_half_done() {
     let app = spawn_app().await;
     let susan = app.logged_in("susan").await;
     let token = susan.csrf_token().await;
-    let mut locker = app.pool.get().unwrap();
-    let lock = match &*locker {
+    let locker: &mut db::DbConnection = &mut app.pool.get().unwrap();
+    let lock = match locker {
         db::DbConnection::Sqlite(_) => "BEGIN EXCLUSIVE",
         db::DbConnection::Postgresql(_) => "BEGIN; LOCK TABLE posts IN ACCESS EXCLUSIVE MODE",
     };
-    diesel::connection::SimpleConnection::batch_execute(&mut *locker, lock).unwrap();
+    diesel::connection::SimpleConnection::batch_execute(locker, lock).unwrap();
 
     // Act
     let response = susan
@@ -266,7 +266,7 @@ async fn a_locked_database_is_a_503_and_the_write_is_not_half_done() {
             &[("post", "written while locked"), ("csrf_token", &token)],
         )
         .await;
-    diesel::connection::SimpleConnection::batch_execute(&mut *locker, "ROLLBACK").unwrap();
+    diesel::connection::SimpleConnection::batch_execute(locker, "ROLLBACK").unwrap();
 
     // Assert
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);

@@ -36,6 +36,7 @@ mod metrics;
 mod pages;
 mod pipelining;
 mod postgres;
+mod postgres_connections;
 mod process;
 mod prometheus;
 mod rate_limits;

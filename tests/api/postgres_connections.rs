@@ -1,0 +1,75 @@
+//! The pool's PostgreSQL connections. One that answered a query moments ago is not asked again
+//! at checkout (`db::Pooled`), so a connection the server closes can fail a request: never more
+//! than one, never as a 500, and it is replaced without a restart.
+
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+use microblog::db::DbConnection;
+use reqwest::StatusCode;
+
+use crate::database::TestDatabase;
+use crate::helpers::{spawn_app, Browser, TestApp};
+
+#[derive(QueryableByName)]
+struct Ended {
+    #[diesel(sql_type = Bool)]
+    ended: bool,
+}
+
+/// Has PostgreSQL end every other connection to the app's database, as a restart or an
+/// administrator would; returns how many it ended.
+fn end_the_servers_connections(app: &TestApp) -> usize {
+    let conn: &mut DbConnection = &mut app.pool.get().unwrap();
+    diesel::sql_query(
+        "SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .load::<Ended>(conn)
+    .unwrap()
+    .iter()
+    .filter(|row| row.ended)
+    .count()
+}
+
+#[tokio::test]
+async fn a_connection_postgresql_closed_fails_one_request_at_most_and_is_replaced() {
+    if !TestDatabase::on_postgres() {
+        eprintln!("skipped: runs with TEST_DATABASE_URL=postgres://… (.ci/run does)");
+        return;
+    }
+    // Arrange: a logged-in user whose home page was just served
+    let app = spawn_app().await;
+    let susan = Browser::new(&app.address);
+    susan
+        .register("susan", "susan@example.com", "correct horse")
+        .await;
+    susan.login("susan", "correct horse").await;
+    assert_eq!(susan.get("/index").await.status(), StatusCode::OK);
+
+    // Act: PostgreSQL ends the connections; the user goes on asking at once
+    let ended = end_the_servers_connections(&app);
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        statuses.push(susan.get("/index").await.status());
+    }
+
+    // Assert: at most one failure per ended connection, each our 503, then pages again
+    assert!(ended >= 1, "the server held a connection");
+    let failed = statuses
+        .iter()
+        .take_while(|s| **s != StatusCode::OK)
+        .count();
+    assert!(failed <= ended, "{failed} failures for {ended} connections");
+    assert!(
+        statuses[..failed]
+            .iter()
+            .all(|status| *status == StatusCode::SERVICE_UNAVAILABLE),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[failed..]
+            .iter()
+            .all(|status| *status == StatusCode::OK),
+        "{statuses:?}"
+    );
+}
