@@ -8,7 +8,7 @@ use tera::Context;
 use crate::db;
 use crate::errors::AppError;
 use crate::models::{self, Paginated};
-use crate::web::display::{post_views, PostView};
+use crate::web::display::{insert_posts, post_views, PostView};
 use crate::web::flash::Level;
 use crate::web::forms::{FormErrors, PostForm};
 use crate::web::page::Page;
@@ -87,7 +87,7 @@ fn show_home(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    let mut context = timeline_context("Home", "/index", &[], &posts);
+    let mut context = timeline_context("Home", "/index", &[], posts)?;
     context.insert("form", &form);
     context.insert("errors", &errors);
     page.render("index.html", status, context)
@@ -106,7 +106,7 @@ pub async fn explore(
     })
     .await?;
     let posts = post_views(&state.avatar_key, posts);
-    let context = timeline_context("Explore", "/explore", &[], &posts);
+    let context = timeline_context("Explore", "/explore", &[], posts)?;
     page.render("index.html", StatusCode::OK, context)
 }
 
@@ -137,7 +137,7 @@ pub async fn search(
         .await
         .map(|posts| post_views(&state.avatar_key, posts))?
     };
-    let mut context = timeline_context("Search", "/search", &[("q", &q)], &posts);
+    let mut context = timeline_context("Search", "/search", &[("q", &q)], posts)?;
     context.insert("q", &q);
     page.render("search.html", StatusCode::OK, context)
 }
@@ -147,13 +147,13 @@ fn timeline_context(
     title: &str,
     path: &str,
     params: &[(&str, &str)],
-    posts: &Paginated<PostView>,
-) -> Context {
-    let (newer, older) = page_links(path, params, posts);
+    posts: Paginated<PostView>,
+) -> Result<Context, AppError> {
+    let (newer, older) = page_links(path, params, &posts);
     let mut context = Context::new();
     context.insert("title", title);
-    context.insert("posts", &posts.items);
+    insert_posts(&mut context, posts.items).map_err(AppError::unexpected)?;
     context.insert("newer_url", &newer);
     context.insert("older_url", &older);
-    context
+    Ok(context)
 }
