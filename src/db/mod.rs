@@ -165,11 +165,16 @@ where
     let observed = pool.observed.clone();
     let pool = pool.pool.clone();
     let span = tracing::Span::current();
+    // The wait for a connection starts here, not on the blocking thread: each worker has as many
+    // blocking threads as the pool has connections (`connection::serve`), so under load a query
+    // may first queue for a thread, and that time counts towards DATABASE_TIMEOUT too. A request
+    // still gets its 503 within DATABASE_TIMEOUT when the database is gone.
+    let waiting = std::time::Instant::now();
     actix_web::web::block(move || {
         let _entered = span.enter();
         crate::errors::panics::catching(|| {
-            let waiting = std::time::Instant::now();
-            let conn = pool.get();
+            let left = pool.connection_timeout().saturating_sub(waiting.elapsed());
+            let conn = pool.get_timeout(left);
             if let Some(wait) = &observed.wait {
                 wait.observe(waiting.elapsed().as_secs_f64());
             }

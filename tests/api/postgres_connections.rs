@@ -1,14 +1,21 @@
 //! The pool's PostgreSQL connections. One that answered a query moments ago is not asked again
 //! at checkout (`db::Pooled`), so a connection the server closes can fail a request: never more
-//! than one, never as a 500, and it is replaced without a restart.
+//! than one, never as a 500, and it is replaced without a restart. And the wait for a
+//! connection, a blocking thread's included, never outlasts DATABASE_TIMEOUT.
 
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 use microblog::db::DbConnection;
 use reqwest::StatusCode;
 
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+
 use crate::database::TestDatabase;
 use crate::helpers::{spawn_app, Browser, TestApp};
+use crate::postgres::OwnServer;
+use crate::process::TestProcess;
 
 #[derive(QueryableByName)]
 struct Ended {
@@ -72,4 +79,34 @@ async fn a_connection_postgresql_closed_fails_one_request_at_most_and_is_replace
             .all(|status| *status == StatusCode::OK),
         "{statuses:?}"
     );
+}
+
+#[tokio::test]
+async fn a_crowd_during_an_outage_gets_its_503s_within_the_database_timeout() {
+    if !TestDatabase::on_postgres() {
+        eprintln!("skipped: runs with TEST_DATABASE_URL=postgres://… (.ci/run does)");
+        return;
+    }
+    // Arrange: two connections (so two blocking threads per worker) and a server that stops
+    let server = OwnServer::start();
+    let app = TestProcess::start(&[
+        ("DATABASE_URL", &server.url),
+        ("DATABASE_TIMEOUT", "2"),
+        ("DATABASE_POOL_SIZE", "2"),
+    ]);
+    let visitor = app.browser();
+    assert_eq!(visitor.get("/explore").await.status(), StatusCode::OK);
+    server.stop();
+
+    // Act: twenty visitors at once, each query waiting for a thread, then for a connection
+    let asked = Instant::now();
+    let answers = join_all((0..20).map(|_| visitor.get("/explore"))).await;
+    let took = asked.elapsed();
+
+    // Assert: every one our 503, all within the 2 s timeout and a margin (queued one behind
+    // another on two threads a worker, the last would have waited 10 s)
+    for answer in &answers {
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+    assert!(took < Duration::from_secs(5), "the crowd took {took:?}");
 }
