@@ -203,7 +203,7 @@ fn run_jobs(receiver: &Receiver<Job>) {
         let job = match receiver.recv_timeout(KEEP_MEMORY_FOR) {
             Ok(job) => job,
             Err(RecvTimeoutError::Timeout) => {
-                // Freed, not cleared: a block this large is its own mapping, so glibc unmaps it.
+                // Freed, not cleared: the allocator gives a block this large back to the system.
                 MEMORY.take();
                 continue;
             }

@@ -155,7 +155,6 @@ impl Application {
             request_timeout,
             keep_alive: Duration::from_secs(5),
             shutdown_timeout_seconds: shutdown_timeout,
-            blocking_threads_per_worker: state.settings.database_pool_size as usize,
         };
         // A request head must arrive within REQUEST_TIMEOUT (actix answers a bare 408: there is
         // no request to render a page for yet), and so must a body (`web/body.rs`); idle

@@ -28,8 +28,7 @@ pub struct Settings {
     pub debug: bool,
     /// A SQLite file (the default) or a PostgreSQL server.
     pub database_url: DatabaseUrl,
-    /// DATABASE_POOL_SIZE: connections each process keeps to the database, and the blocking
-    /// threads each worker runs queries on.
+    /// DATABASE_POOL_SIZE: connections each process keeps to the database.
     pub database_pool_size: u32,
     /// DATABASE_TIMEOUT: how long a request waits for a database connection (and so how long a
     /// page takes to answer 503 while the database is down), in seconds.

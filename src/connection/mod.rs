@@ -56,13 +56,6 @@ pub struct ConnectionSettings {
     pub keep_alive: Duration,
     /// How long requests in flight get to finish when the server stops.
     pub shutdown_timeout_seconds: u64,
-    /// Threads each worker runs blocking work on (queries, an upload's decoding): the database
-    /// pool's size. With actix's default (512 shared by the workers) 32 busy connections kept
-    /// 32 threads, most of them waiting for one of 8 database connections; side by side, the
-    /// home page took 2-3% more CPU (411 against 398 µs, 416 against 406) and the server had 52
-    /// threads and 36 MB where it now has 32 and 32 MB. `db::run` counts a query's wait for a
-    /// thread towards DATABASE_TIMEOUT.
-    pub blocking_threads_per_worker: usize,
 }
 
 /// Serves `app` on `listener`. Signals are left to the caller (`Application::run_until_stopped`).
@@ -87,7 +80,6 @@ where
     let shutdown = builder.graceful_shutdown_signal();
     let server = builder
         .workers(settings.workers)
-        .worker_max_blocking_threads(settings.blocking_threads_per_worker)
         .max_concurrent_connections(settings.connections_per_worker)
         .disable_signals()
         .shutdown_timeout(settings.shutdown_timeout_seconds)

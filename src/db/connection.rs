@@ -4,6 +4,8 @@
 //! [`on_each_backend!`](crate::on_each_backend).
 
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
@@ -42,6 +44,8 @@ pub struct Connector {
     /// PostgreSQL's statement_timeout: a query stuck behind a lock ends instead of holding its
     /// connection (and a blocking thread) for good.
     statement_timeout: Duration,
+    /// Connections lost so far, shared by every connection of the pool (see [`Pooled`]).
+    losses: Arc<AtomicU64>,
 }
 
 impl Connector {
@@ -49,6 +53,7 @@ impl Connector {
         Connector {
             url,
             statement_timeout,
+            losses: Arc::default(),
         }
     }
 
@@ -92,15 +97,36 @@ const ANSWERED_RECENTLY: Duration = Duration::from_millis(500);
 /// A pooled connection, and when a query on it last succeeded.
 pub struct Pooled {
     conn: DbConnection,
-    answered_at: Option<Instant>,
+    /// When it last answered, and how many connections the pool had lost by then.
+    answered: Option<(Instant, u64)>,
+    losses: Arc<AtomicU64>,
+}
+
+/// How the work on a connection ended ([`super::run`] records it).
+pub enum Outcome {
+    Answered,
+    /// An error of any other kind: this connection is asked at its next checkout.
+    Failed,
+    /// The connection was lost: every connection of the pool is asked at its next checkout,
+    /// since a server that closed one (a restart) has closed them all. So a restart fails one
+    /// request per process, not one per pooled connection.
+    Lost,
 }
 
 impl Pooled {
-    /// Records how the last work on this connection ended ([`super::run`] calls it). One that
-    /// failed, for whatever reason, is asked at its next checkout, so a connection the server
-    /// closed fails at most one request; so is one that nothing recorded.
-    pub fn record(&mut self, succeeded: bool) {
-        self.answered_at = succeeded.then(Instant::now);
+    pub fn record(&mut self, outcome: Outcome) {
+        let losses = match outcome {
+            Outcome::Lost => self.losses.fetch_add(1, Ordering::Relaxed) + 1,
+            _ => self.losses.load(Ordering::Relaxed),
+        };
+        self.answered = matches!(outcome, Outcome::Answered).then(|| (Instant::now(), losses));
+    }
+
+    /// Answered lately, and no connection was lost since.
+    fn answered_recently(&self) -> bool {
+        self.answered.is_some_and(|(at, losses)| {
+            at.elapsed() < ANSWERED_RECENTLY && losses == self.losses.load(Ordering::Relaxed)
+        })
     }
 }
 
@@ -126,18 +152,18 @@ impl ManageConnection for Connector {
         let conn = self.establish().map_err(r2d2::Error::ConnectionError)?;
         Ok(Pooled {
             conn,
-            answered_at: None,
+            answered: None,
+            losses: self.losses.clone(),
         })
     }
 
     /// Run on every checkout: a connection that PostgreSQL closed (a restart, an outage) is
     /// noticed here and replaced, instead of failing the request that gets it, unless it
-    /// answered a query within [`ANSWERED_RECENTLY`]. A SQLite connection lives in this process
-    /// and nothing closes it under us, so it is not asked.
+    /// answered a query within [`ANSWERED_RECENTLY`] and the pool lost no connection since. A
+    /// SQLite connection lives in this process and nothing closes it under us, so it is not
+    /// asked.
     fn is_valid(&self, pooled: &mut Pooled) -> Result<(), r2d2::Error> {
-        let recently = pooled
-            .answered_at
-            .is_some_and(|at| at.elapsed() < ANSWERED_RECENTLY);
+        let recently = pooled.answered_recently();
         match &mut pooled.conn {
             DbConnection::Sqlite(_) => Ok(()),
             DbConnection::Postgresql(_) if recently => Ok(()),

@@ -21,7 +21,7 @@ use prometheus_client::metrics::histogram::Histogram;
 
 use crate::errors::AppError;
 
-pub use connection::{Connector, DbConnection, Pooled};
+pub use connection::{Connector, DbConnection, Outcome, Pooled};
 pub use outage::Outage;
 pub use stored_time::StoredTime;
 pub use transactions::{write_conflicts_retried, write_transaction};
@@ -125,7 +125,8 @@ impl DbPool {
     }
 
     /// A connection for work outside requests (the seed command, the error mails' flood
-    /// control): it does not count towards an outage.
+    /// control): it does not count towards an outage. It derefs to [`Pooled`] and on to the
+    /// [`DbConnection`] that queries take: `let conn: &mut DbConnection = &mut pool.get()?;`.
     pub fn get(&self) -> Result<PooledConnection<Connector>, AppError> {
         self.pool.get().map_err(AppError::from)
     }
@@ -165,16 +166,11 @@ where
     let observed = pool.observed.clone();
     let pool = pool.pool.clone();
     let span = tracing::Span::current();
-    // The wait for a connection starts here, not on the blocking thread: each worker has as many
-    // blocking threads as the pool has connections (`connection::serve`), so under load a query
-    // may first queue for a thread, and that time counts towards DATABASE_TIMEOUT too. A request
-    // still gets its 503 within DATABASE_TIMEOUT when the database is gone.
-    let waiting = std::time::Instant::now();
     actix_web::web::block(move || {
         let _entered = span.enter();
         crate::errors::panics::catching(|| {
-            let left = pool.connection_timeout().saturating_sub(waiting.elapsed());
-            let conn = pool.get_timeout(left);
+            let waiting = std::time::Instant::now();
+            let conn = pool.get();
             if let Some(wait) = &observed.wait {
                 wait.observe(waiting.elapsed().as_secs_f64());
             }
@@ -183,7 +179,11 @@ where
                 AppError::from(error)
             })?;
             let answer = query(&mut conn);
-            conn.record(answer.is_ok());
+            conn.record(match &answer {
+                Ok(_) => Outcome::Answered,
+                Err(AppError::DatabaseDown { .. }) => Outcome::Lost,
+                Err(_) => Outcome::Failed,
+            });
             answer
         })
     })
