@@ -29,14 +29,28 @@ impl Templates {
 
     /// Renders `name` with `context`.
     pub fn render(&self, name: &str, context: &Context) -> Result<String, AppError> {
+        // Tera starts from 2 KB and grows by doubling, copying each time; pages are 3-15 KB.
+        self.render_sized(name, context, 16 * 1024)
+    }
+
+    /// Renders `name`, a part of a page (a post), with `context`.
+    pub fn render_fragment(&self, name: &str, context: &Context) -> Result<String, AppError> {
+        self.render_sized(name, context, 1024)
+    }
+
+    /// Whether templates are read again before each render (DEBUG=1).
+    pub fn reloads(&self) -> bool {
+        self.reload
+    }
+
+    fn render_sized(&self, name: &str, context: &Context, size: usize) -> Result<String, AppError> {
         if self.reload {
             let mut tera = self.tera.write().map_err(|_| poisoned())?;
             tera.full_reload()
                 .map_err(|e| AppError::unexpected(e).context("Failed to reload the templates"))?;
         }
         let tera = self.tera.read().map_err(|_| poisoned())?;
-        // Tera starts from 2 KB and grows by doubling, copying each time; pages are 3-15 KB.
-        let mut html = Vec::with_capacity(16 * 1024);
+        let mut html = Vec::with_capacity(size);
         tera.render_to(name, context, &mut html)
             .map_err(|e| AppError::unexpected(e).context("Failed to render a template"))?;
         String::from_utf8(html)

@@ -8,7 +8,7 @@ use tera::Context;
 use crate::db;
 use crate::errors::AppError;
 use crate::models::{self, Paginated};
-use crate::web::display::{insert_posts, post_views, PostView};
+use crate::web::display::{post_views, PostView};
 use crate::web::flash::Level;
 use crate::web::forms::{FormErrors, PostForm};
 use crate::web::page::Page;
@@ -35,7 +35,7 @@ pub async fn index(
         post: String::new(),
     };
     let posts = post_views(&state.avatar_key, posts);
-    show_home(&page, posts, form, FormErrors::default())
+    show_home(&page, &state, posts, form, FormErrors::default())
 }
 
 /// `POST /` and `/index`: publishes a post.
@@ -73,11 +73,12 @@ async fn home(
     })
     .await
     .map(|posts| post_views(&state.avatar_key, posts))?;
-    show_home(page, posts, form, errors)
+    show_home(page, state, posts, form, errors)
 }
 
 fn show_home(
     page: &Page,
+    state: &AppState,
     posts: Paginated<PostView>,
     form: PostForm,
     errors: FormErrors,
@@ -87,7 +88,7 @@ fn show_home(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    let mut context = timeline_context("Home", "/index", &[], posts)?;
+    let mut context = timeline_context(state, "Home", "/index", &[], posts)?;
     context.insert("form", &form);
     context.insert("errors", &errors);
     page.render("index.html", status, context)
@@ -106,7 +107,7 @@ pub async fn explore(
     })
     .await?;
     let posts = post_views(&state.avatar_key, posts);
-    let context = timeline_context("Explore", "/explore", &[], posts)?;
+    let context = timeline_context(&state, "Explore", "/explore", &[], posts)?;
     page.render("index.html", StatusCode::OK, context)
 }
 
@@ -137,13 +138,14 @@ pub async fn search(
         .await
         .map(|posts| post_views(&state.avatar_key, posts))?
     };
-    let mut context = timeline_context("Search", "/search", &[("q", &q)], posts)?;
+    let mut context = timeline_context(&state, "Search", "/search", &[("q", &q)], posts)?;
     context.insert("q", &q);
     page.render("search.html", StatusCode::OK, context)
 }
 
 /// What every list of posts shows: the title, the posts and the newer/older links.
 fn timeline_context(
+    state: &AppState,
     title: &str,
     path: &str,
     params: &[(&str, &str)],
@@ -152,7 +154,8 @@ fn timeline_context(
     let (newer, older) = page_links(path, params, &posts);
     let mut context = Context::new();
     context.insert("title", title);
-    insert_posts(&mut context, posts.items).map_err(AppError::unexpected)?;
+    let posts_html = state.post_fragments.render(&state.templates, posts.items)?;
+    context.insert("posts_html", &posts_html);
     context.insert("newer_url", &newer);
     context.insert("older_url", &older);
     Ok(context)

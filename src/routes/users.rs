@@ -8,7 +8,7 @@ use tera::Context;
 use crate::db;
 use crate::errors::{AppError, UniqueField};
 use crate::models::{self, User};
-use crate::web::display::{insert_posts, iso_time, post_views, time_ago};
+use crate::web::display::{iso_time, post_views, time_ago};
 use crate::web::flash::Level;
 use crate::web::forms::{EditProfileForm, FormErrors};
 use crate::web::page::Page;
@@ -76,7 +76,8 @@ pub async fn user(
     context.insert("user", &profile);
     context.insert("is_self", &(viewer == Some(user.id)));
     context.insert("is_following", &is_following);
-    insert_posts(&mut context, posts.items).map_err(AppError::unexpected)?;
+    let posts_html = state.post_fragments.render(&state.templates, posts.items)?;
+    context.insert("posts_html", &posts_html);
     context.insert("newer_url", &newer);
     context.insert("older_url", &older);
     page.render("user.html", StatusCode::OK, context)

@@ -15,6 +15,7 @@ pub mod hosts;
 pub mod login;
 pub mod page;
 pub mod pagination;
+pub mod post_fragments;
 pub mod rate_limits;
 pub mod redirect;
 pub mod request;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use actix_web::{web, HttpRequest};
 
 use super::display::AvatarKey;
+use super::post_fragments::PostFragments;
 use super::rate_limits::RateLimits;
 use crate::access_tokens::AccessTokens;
 use crate::config::Settings;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub access_tokens: AccessTokens,
     /// Keys the avatars' digests.
     pub avatar_key: AvatarKey,
+    /// Posts rendered once and kept for the next page that shows them.
+    pub post_fragments: PostFragments,
     /// Verifies password reset links (the sender in `reset_mails` signs them).
     pub reset: Signer,
     /// Queues password reset mails, sent in the background.
@@ -97,6 +100,7 @@ impl AppState {
             jobs,
             upload_turns: UploadTurns::default(),
             avatar_key: AvatarKey::new(secret),
+            post_fragments: PostFragments::default(),
             access_tokens: AccessTokens::new(secret, &fallbacks, settings.access_token_seconds),
             reset,
             reset_mails,

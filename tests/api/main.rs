@@ -26,6 +26,7 @@ mod hostile_traffic;
 mod job_runs;
 mod jobs;
 mod json_api;
+mod kept_posts;
 mod lab;
 mod lab_traces;
 mod learners_path;

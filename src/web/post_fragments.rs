@@ -1,0 +1,207 @@
+//! Posts rendered once and kept: a page of posts is pieced together from `_post.html`'s
+//! output for each post, the way Rails renders a cached collection. Tera walks a JSON pointer
+//! for every `{{ post.x }}`, and the post list was most of a page's rendering; a kept post costs
+//! a hash of its text instead.
+//!
+//! A kept post is keyed by every value `_post.html` is given (the whole `PostView`, compared
+//! in full, not a digest of it), so a post shows exactly what rendering it now would show: a
+//! new "5 minutes ago", a renamed author or a new avatar is a new key, and the old entry ages
+//! out. `_post.html` is rendered with `post` alone: a value from the page (the current user,
+//! say) is an error there, never a fragment that one user's page leaks into another's.
+
+use std::sync::Arc;
+
+use quick_cache::sync::Cache;
+use quick_cache::Weighter;
+use tera::{Context, Map, Value};
+
+use super::display::PostView;
+use crate::errors::AppError;
+use crate::templates::Templates;
+
+/// The template each post is rendered with.
+const POST_TEMPLATE: &str = "_post.html";
+
+/// The most the kept posts may weigh, in bytes of text: a few thousand posts. A stranger paging
+/// through every post churns the cache but cannot grow it.
+const BUDGET_BYTES: u64 = 4 * 1024 * 1024;
+
+/// What one kept post costs beyond its text: the cache's slot, the key's five strings' headers
+/// and the fragment's `Arc`.
+const ENTRY_OVERHEAD_BYTES: u64 = 192;
+
+/// A kept post weighs its text: its displayed values and its HTML.
+#[derive(Clone)]
+struct TextBytes;
+
+impl Weighter<PostView, Arc<str>> for TextBytes {
+    fn weight(&self, post: &PostView, html: &Arc<str>) -> u64 {
+        (post.text_len() + html.len()) as u64 + ENTRY_OVERHEAD_BYTES
+    }
+}
+
+/// The rendered posts, bounded by [`BUDGET_BYTES`].
+pub struct PostFragments {
+    kept: Cache<PostView, Arc<str>, TextBytes>,
+}
+
+impl Default for PostFragments {
+    fn default() -> Self {
+        let typical_entry = 900;
+        PostFragments {
+            kept: Cache::with_weighter(
+                (BUDGET_BYTES / typical_entry) as usize,
+                BUDGET_BYTES,
+                TextBytes,
+            ),
+        }
+    }
+}
+
+impl PostFragments {
+    /// `posts` rendered by `_post.html`, one after another, for a page's `{{ posts_html | safe }}`
+    /// (each fragment was escaped by Tera when it was rendered).
+    pub fn render(&self, templates: &Templates, posts: Vec<PostView>) -> Result<String, AppError> {
+        // With templates reloaded before each render (DEBUG=1), an edit to `_post.html` must show.
+        let keep = !templates.reloads();
+        let mut html = String::with_capacity(posts.len() * 640);
+        for post in posts {
+            if keep {
+                if let Some(fragment) = self.kept.get(&post) {
+                    html.push_str(&fragment);
+                    continue;
+                }
+            }
+            let fragment = templates.render_fragment(POST_TEMPLATE, &post_context(&post))?;
+            html.push_str(&fragment);
+            if keep {
+                self.kept.insert(post, fragment.into());
+            }
+        }
+        Ok(html)
+    }
+
+    /// How many posts are kept.
+    pub fn len(&self) -> usize {
+        self.kept.len()
+    }
+
+    /// Whether no post is kept.
+    pub fn is_empty(&self) -> bool {
+        self.kept.is_empty()
+    }
+}
+
+/// The context `_post.html` sees: `post`, and nothing else.
+fn post_context(post: &PostView) -> Context {
+    let mut fields = Map::new();
+    fields.insert("body".to_string(), Value::from(post.body.as_str()));
+    fields.insert("author".to_string(), Value::from(post.author.as_str()));
+    fields.insert("avatar".to_string(), Value::from(post.avatar.as_str()));
+    fields.insert(
+        "timestamp".to_string(),
+        Value::from(post.timestamp.as_str()),
+    );
+    fields.insert("ago".to_string(), Value::from(post.ago.as_str()));
+    let mut context = Context::new();
+    context.insert("post", &Value::Object(fields));
+    context
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn templates() -> &'static Templates {
+        static TEMPLATES: OnceLock<Templates> = OnceLock::new();
+        TEMPLATES.get_or_init(|| Templates::load("templates", false).unwrap())
+    }
+
+    fn post(body: &str, author: &str, ago: &str) -> PostView {
+        PostView {
+            body: body.to_string(),
+            author: author.to_string(),
+            avatar: "/avatar/00ff?s=36".to_string(),
+            timestamp: "2026-12-06T10:00:00Z".to_string(),
+            ago: ago.to_string(),
+        }
+    }
+
+    fn rendered_now(post: &PostView) -> String {
+        templates()
+            .render_fragment(POST_TEMPLATE, &post_context(post))
+            .unwrap()
+    }
+
+    proptest! {
+        /// A kept post is never other than the post rendered now, whatever its text.
+        #[test]
+        fn a_kept_post_is_the_post_rendered_now(
+            body in any::<String>(),
+            author in "[a-z<>&\"']{1,12}",
+            ago in "[0-9a-z ]{1,16}",
+        ) {
+            let fragments = PostFragments::default();
+            let first = fragments.render(templates(), vec![post(&body, &author, &ago)]).unwrap();
+            let kept = fragments.render(templates(), vec![post(&body, &author, &ago)]).unwrap();
+            let now = rendered_now(&post(&body, &author, &ago));
+            prop_assert_eq!(&first, &now);
+            prop_assert_eq!(&kept, &now);
+            prop_assert_eq!(fragments.len(), 1);
+        }
+    }
+
+    #[test]
+    fn posts_differing_in_any_shown_value_are_kept_apart() {
+        let fragments = PostFragments::default();
+        let posts = || {
+            vec![
+                post("Hello", "susan", "5 minutes ago"),
+                post("Hello", "susan", "6 minutes ago"),
+                post("Hello", "susanna", "5 minutes ago"),
+                post("Hello!", "susan", "5 minutes ago"),
+            ]
+        };
+        let expected: String = posts().iter().map(rendered_now).collect();
+
+        let first = fragments.render(templates(), posts()).unwrap();
+        let kept = fragments.render(templates(), posts()).unwrap();
+
+        assert_eq!(first, expected);
+        assert_eq!(kept, expected);
+        assert_eq!(fragments.len(), 4);
+    }
+
+    #[test]
+    fn the_kept_posts_never_weigh_more_than_their_budget() {
+        let fragments = PostFragments::default();
+        let body = "x".repeat(140);
+
+        for page in 0..2_000 {
+            let posts = (0..25)
+                .map(|n| post(&body, &format!("user{page}"), &format!("{n} days ago")))
+                .collect();
+            fragments.render(templates(), posts).unwrap();
+        }
+
+        assert!(fragments.kept.weight() <= BUDGET_BYTES);
+        assert!(fragments.len() > 1_000, "a few thousand posts fit");
+    }
+
+    #[test]
+    fn with_templates_reloaded_before_each_render_nothing_is_kept() {
+        let reloading = Templates::load("templates", true).unwrap();
+        let fragments = PostFragments::default();
+
+        let html = fragments
+            .render(&reloading, vec![post("Hello", "susan", "just now")])
+            .unwrap();
+
+        assert_eq!(html, rendered_now(&post("Hello", "susan", "just now")));
+        assert!(fragments.is_empty());
+    }
+}
