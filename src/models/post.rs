@@ -114,18 +114,13 @@ pub fn timeline_posts(
     let followed = followers::table
         .filter(followers::follower_id.eq(user_id))
         .select(followers::followed_id);
-    // The authors first: the user and everyone they follow, as one list. Written as
-    // `user_id = ? OR user_id IN (followed)` on the posts, SQLite reads the posts through two
-    // indexes and merges them (MULTI-INDEX OR), which took 2.6 times as long as this.
-    let (authors, candidates) = diesel::alias!(users as authors, posts as candidates);
-    let timeline_authors = authors
-        .filter(
-            authors
-                .field(users::id)
-                .eq(user_id)
-                .or(authors.field(users::id).eq_any(followed)),
-        )
-        .select(authors.field(users::id));
+    // The authors first: the user and everyone they follow, as one list (`SELECT ? UNION ALL
+    // SELECT followed_id ...`). Written as `user_id = ? OR user_id IN (followed)` on the posts,
+    // SQLite reads the posts through two indexes and merges them (MULTI-INDEX OR), which took
+    // 2.6 times as long; the same `OR` on the users took 4 times as long as the union.
+    let candidates = diesel::alias!(posts as candidates);
+    let timeline_authors =
+        diesel::select(user_id.into_sql::<diesel::sql_types::Integer>()).union_all(followed);
     // The page's post ids next, from the covering (user_id, timestamp) index alone; only those
     // rows are then read with their bodies and authors. Reading every candidate post in full
     // and sorting them all was a quarter slower.

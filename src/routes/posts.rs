@@ -154,8 +154,9 @@ fn timeline_context(
     let (newer, older) = page_links(path, params, &posts);
     let mut context = Context::new();
     context.insert("title", title);
-    let posts_html = state.post_fragments.render(&state.templates, posts.items)?;
-    context.insert("posts_html", &posts_html);
+    state
+        .post_fragments
+        .insert_posts(&mut context, &state.templates, posts.items)?;
     context.insert("newer_url", &newer);
     context.insert("older_url", &older);
     Ok(context)

@@ -76,8 +76,9 @@ pub async fn user(
     context.insert("user", &profile);
     context.insert("is_self", &(viewer == Some(user.id)));
     context.insert("is_following", &is_following);
-    let posts_html = state.post_fragments.render(&state.templates, posts.items)?;
-    context.insert("posts_html", &posts_html);
+    state
+        .post_fragments
+        .insert_posts(&mut context, &state.templates, posts.items)?;
     context.insert("newer_url", &newer);
     context.insert("older_url", &older);
     page.render("user.html", StatusCode::OK, context)

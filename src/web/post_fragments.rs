@@ -59,9 +59,25 @@ impl Default for PostFragments {
 }
 
 impl PostFragments {
-    /// `posts` rendered by `_post.html`, one after another, for a page's `{{ posts_html | safe }}`
-    /// (each fragment was escaped by Tera when it was rendered).
-    pub fn render(&self, templates: &Templates, posts: Vec<PostView>) -> Result<String, AppError> {
+    /// Puts `posts` in `context` as `posts_html`, for a page's `{{ posts_html | safe }}`. Moved
+    /// in: `Context::insert` would serialise a copy of the page's largest string.
+    pub fn insert_posts(
+        &self,
+        context: &mut Context,
+        templates: &Templates,
+        posts: Vec<PostView>,
+    ) -> Result<(), AppError> {
+        let mut entries = Map::new();
+        let html = self.render(templates, posts)?;
+        entries.insert("posts_html".to_string(), Value::String(html));
+        let posts = Context::from_value(Value::Object(entries)).map_err(AppError::unexpected)?;
+        context.extend(posts);
+        Ok(())
+    }
+
+    /// `posts` rendered by `_post.html`, one after another (each fragment was escaped by Tera
+    /// when it was rendered).
+    fn render(&self, templates: &Templates, posts: Vec<PostView>) -> Result<String, AppError> {
         // With templates reloaded before each render (DEBUG=1), an edit to `_post.html` must show.
         let keep = !templates.reloads();
         let mut html = String::with_capacity(posts.len() * 640);
