@@ -29,13 +29,19 @@ impl Templates {
 
     /// Renders `name` with `context`.
     pub fn render(&self, name: &str, context: &Context) -> Result<String, AppError> {
+        text(self.render_page(name, context)?)
+    }
+
+    /// Renders `name`, a page, with `context`, as the bytes of a response body: Tera writes only
+    /// UTF-8, and checking a page's 12 KB again cost 1% of the home page's instructions.
+    pub fn render_page(&self, name: &str, context: &Context) -> Result<Vec<u8>, AppError> {
         // Tera starts from 2 KB and grows by doubling, copying each time; pages are 3-15 KB.
         self.render_sized(name, context, 16 * 1024)
     }
 
     /// Renders `name`, a part of a page (a post), with `context`.
     pub fn render_fragment(&self, name: &str, context: &Context) -> Result<String, AppError> {
-        self.render_sized(name, context, 1024)
+        text(self.render_sized(name, context, 1024)?)
     }
 
     /// Whether templates are read again before each render (DEBUG=1).
@@ -43,7 +49,12 @@ impl Templates {
         self.reload
     }
 
-    fn render_sized(&self, name: &str, context: &Context, size: usize) -> Result<String, AppError> {
+    fn render_sized(
+        &self,
+        name: &str,
+        context: &Context,
+        size: usize,
+    ) -> Result<Vec<u8>, AppError> {
         if self.reload {
             let mut tera = self.tera.write().map_err(|_| poisoned())?;
             tera.full_reload()
@@ -53,9 +64,13 @@ impl Templates {
         let mut html = Vec::with_capacity(size);
         tera.render_to(name, context, &mut html)
             .map_err(|e| AppError::unexpected(e).context("Failed to render a template"))?;
-        String::from_utf8(html)
-            .map_err(|e| AppError::unexpected(e).context("A template rendered invalid UTF-8"))
+        Ok(html)
     }
+}
+
+fn text(rendered: Vec<u8>) -> Result<String, AppError> {
+    String::from_utf8(rendered)
+        .map_err(|e| AppError::unexpected(e).context("A template rendered invalid UTF-8"))
 }
 
 /// Escapes the five characters that matter in HTML text and quoted attributes. Tera's default

@@ -129,7 +129,7 @@ impl Page {
         ));
         // Taken only now that a page shows them: a redirect does not lose them.
         context.insert("flashes", &flash::take(&session));
-        let html = state.templates.render(template, &context)?;
+        let html = state.templates.render_page(template, &context)?;
         Ok(HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
             .body(html))
