@@ -39,9 +39,21 @@ impl Templates {
         self.render_sized(name, context, 16 * 1024)
     }
 
-    /// Renders `name`, a part of a page (a post), with `context`.
+    /// Renders `name`, a part of a page (a post), with `context`, from the templates as they
+    /// are: with DEBUG=1 the caller reloads them once for the page (`reload_if_asked`), not once
+    /// for each of its posts.
     pub fn render_fragment(&self, name: &str, context: &Context) -> Result<String, AppError> {
-        text(self.render_sized(name, context, 1024)?)
+        text(self.render_as_loaded(name, context, 1024)?)
+    }
+
+    /// Reads the templates again from disk if they are reloaded before each render (DEBUG=1).
+    pub fn reload_if_asked(&self) -> Result<(), AppError> {
+        if self.reload {
+            let mut tera = self.tera.write().map_err(|_| poisoned())?;
+            tera.full_reload()
+                .map_err(|e| AppError::unexpected(e).context("Failed to reload the templates"))?;
+        }
+        Ok(())
     }
 
     /// Whether templates are read again before each render (DEBUG=1).
@@ -55,11 +67,16 @@ impl Templates {
         context: &Context,
         size: usize,
     ) -> Result<Vec<u8>, AppError> {
-        if self.reload {
-            let mut tera = self.tera.write().map_err(|_| poisoned())?;
-            tera.full_reload()
-                .map_err(|e| AppError::unexpected(e).context("Failed to reload the templates"))?;
-        }
+        self.reload_if_asked()?;
+        self.render_as_loaded(name, context, size)
+    }
+
+    fn render_as_loaded(
+        &self,
+        name: &str,
+        context: &Context,
+        size: usize,
+    ) -> Result<Vec<u8>, AppError> {
         let tera = self.tera.read().map_err(|_| poisoned())?;
         let mut html = Vec::with_capacity(size);
         tera.render_to(name, context, &mut html)
@@ -103,8 +120,52 @@ fn poisoned() -> AppError {
 
 #[cfg(test)]
 mod tests {
-    use super::escape_html;
+    use super::{escape_html, Templates};
     use proptest::prelude::*;
+    use serde_json::json;
+    use tera::Context;
+
+    #[test]
+    fn the_home_page_writes_its_form_and_pager_as_the_macros_would() {
+        // Arrange: the macro calls index.html stands in for, beside it
+        let templates = Templates::load("templates", false).unwrap();
+        let calls = r#"{% import "_macros.html" as m %}{{ m::csrf(token=csrf_token) }}|{{ m::textarea(name="post", label="Say something", value=form.post, errors=errors, placeholder="What's happening?") }}|{{ m::pagination(newer_url=newer_url, older_url=older_url) }}"#;
+        (templates.tera.write().unwrap())
+            .add_raw_template("macro_calls.html", calls)
+            .unwrap();
+        let errors = [json!({}), json!({ "post": ["Say something.", "Or less."] })];
+        let links = [None, Some("/index?page=1&x=<y>")];
+
+        for errors in &errors {
+            for (newer, older) in links.iter().flat_map(|a| links.iter().map(move |b| (a, b))) {
+                let mut context = Context::new();
+                context.insert(
+                    "current_user",
+                    &json!({ "username": "susan", "avatar": "/a" }),
+                );
+                context.insert("csrf_token", "t0k3n");
+                context.insert("request_id", "r1");
+                context.insert("flashes", &json!([]));
+                context.insert("title", "Home");
+                context.insert("form", &json!({ "post": "a <draft> & 'quotes'" }));
+                context.insert("errors", errors);
+                context.insert("posts_html", "");
+                context.insert("newer_url", newer);
+                context.insert("older_url", older);
+                context.insert("lab_enabled", &false);
+                context.insert("debug", &false);
+
+                // Act
+                let page = templates.render("index.html", &context).unwrap();
+                let macros = templates.render("macro_calls.html", &context).unwrap();
+
+                // Assert
+                for part in macros.split('|') {
+                    assert!(page.contains(part), "index.html lacks {part:?}");
+                }
+            }
+        }
+    }
 
     proptest! {
         /// Never a raw `<`, `>`, `"` or `'` in the output, and unescaping gives the input back.

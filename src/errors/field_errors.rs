@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use validator::ValidationErrors;
 
-/// Messages shown next to each field, by field name.
+/// Messages shown next to each field, by field name. A field is here only with at least one
+/// message: the form macros ask `name in errors`.
 #[derive(Debug, Default, Serialize)]
 pub struct FormErrors(pub BTreeMap<String, Vec<String>>);
 

@@ -16,6 +16,8 @@ use crate::tokens::derive_key;
 /// same HTML, which is what lets `post_fragments` keep it.
 #[derive(Debug, PartialEq, Eq)]
 pub struct PostView {
+    /// Not shown: it makes each post's key its own (see the `Hash` below).
+    pub id: i32,
     pub body: String,
     pub author: String,
     pub avatar: String,
@@ -45,6 +47,7 @@ pub fn post_views(avatars: &AvatarKey, posts: Paginated<PostWithAuthor>) -> Pagi
             }
         };
         PostView {
+            id: post.id,
             avatar,
             timestamp: iso_time(post.timestamp),
             ago: time_ago(post.timestamp, now),
@@ -54,13 +57,13 @@ pub fn post_views(avatars: &AvatarKey, posts: Paginated<PostWithAuthor>) -> Pagi
     })
 }
 
-/// Hashes the short parts only: a kept post is found by its author, second and "ago", then
-/// compared in full. Posts that share an author and a second are few (posting is rate-limited),
-/// so a stranger cannot pile many keys onto one hash.
+/// Hashes the post's id and its "ago" only, then `post_fragments` compares the whole view: the
+/// body, the longest part, is not hashed on every page. The id is what keeps keys apart: one
+/// author may publish many posts in the same second, and on the author and the second alone
+/// they would all share one hash.
 impl Hash for PostView {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.author.hash(state);
-        self.timestamp.hash(state);
+        self.id.hash(state);
         self.ago.hash(state);
     }
 }
