@@ -141,7 +141,7 @@ pub fn timeline_posts(
         .context("Failed to load the timeline")?;
     // The page's few rows put in order here: an `ORDER BY` on them cost SQLite a sorter of its
     // own, a tenth of the query.
-    rows.sort_unstable_by(|a, b| (b.timestamp, b.id).cmp(&(a.timestamp, a.id)));
+    rows.sort_unstable_by_key(|post| std::cmp::Reverse((post.timestamp, post.id)));
     Ok(into_page(rows, page, per_page))
 }
 
