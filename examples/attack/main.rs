@@ -6,12 +6,13 @@
 //!
 //! It needs nothing else: the hanging mail server is a socket held open here. One attack by name:
 //! `cargo run --release --example attack -- pipelining` (`login`, `metrics`, `limits`, `slow`,
-//! `mail`, `sentry`, `logs`, `uploads`, `pipelining`, or `soak`, which runs for SOAK_SECONDS, 600 by default, and only when
+//! `mail`, `sentry`, `logs`, `uploads`, `pipelining`, `pages`, or `soak`, which runs for SOAK_SECONDS, 600 by default, and only when
 //! named). With `DATABASE_URL=postgres://…/postgres` (a server, as `scripts/postgres.sh` prints)
 //! each attack's server gets a database of its own there instead of a SQLite file.
 
 mod faults;
 mod floods;
+mod pages;
 mod pipelining;
 mod soak;
 mod uploads;
@@ -271,6 +272,9 @@ async fn main() {
     }
     if run("pipelining") {
         pipelining::pipelining().await;
+    }
+    if run("pages") {
+        pages::kept_posts_churn().await;
     }
     if only.as_deref() == Some("soak") {
         soak::soak().await;

@@ -14,7 +14,7 @@ use crate::{p99, post, register, watch, Server, PASSWORD};
 const USERS: usize = 20;
 
 /// A logged-in client, its CSRF token, and its session cookie (for raw connections).
-async fn logged_in(server: &Server, name: &str) -> (reqwest::Client, String, String) {
+pub async fn logged_in(server: &Server, name: &str) -> (reqwest::Client, String, String) {
     register(server, name).await;
     let jar = Arc::new(reqwest::cookie::Jar::default());
     let client = reqwest::Client::builder()
