@@ -291,10 +291,11 @@ async fn every_lab_button_answers_and_the_500_page_leads_to_the_log_viewer() {
             .filter_map(|rest| rest.split('"').next().map(str::to_string))
             .collect()
     };
-    // Under the whole suite's load the page may come late: look again for a while.
+    // Under the whole suite's load the page may come late, or be read while the browser is
+    // still parsing it: look again until its footer (after every card) is there.
     let mut lab_page = String::new();
     let started = Instant::now();
-    while forms(&lab_page).is_empty() && started.elapsed() < Duration::from_secs(15) {
+    while !lab_page.contains("<footer") && started.elapsed() < Duration::from_secs(15) {
         browser.open(&app.address, "/lab").await;
         lab_page = browser.html().await;
     }
