@@ -99,16 +99,6 @@ impl PostFragments {
         }
         Ok(html)
     }
-
-    /// How many posts are kept.
-    pub fn len(&self) -> usize {
-        self.kept.len()
-    }
-
-    /// Whether no post is kept.
-    pub fn is_empty(&self) -> bool {
-        self.kept.is_empty()
-    }
 }
 
 /// The context `_post.html` sees: `post`, and nothing else.
