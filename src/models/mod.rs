@@ -9,6 +9,7 @@ mod login_session;
 mod post;
 mod remember_token;
 mod timeline_postgres;
+mod timeline_sqlite;
 mod user;
 
 pub use api_session::{
