@@ -82,21 +82,31 @@ pub fn session_user(
 ) -> Result<Option<User>, AppError> {
     let token_hash = hash(token);
     // On the backend's own connection: every logged-in request asks this (see on_each_backend).
-    let found: Option<(User, StoredTime)> = crate::on_each_backend!(conn, |conn| {
+    // Found by its key alone and held to its limits below: as two bound timestamps, diesel
+    // wrote each out as text through chrono's pattern parser on every request.
+    let found: Option<(User, StoredTime, StoredTime)> = crate::on_each_backend!(conn, |conn| {
         sessions::table
             .inner_join(users::table)
             .filter(sessions::token_hash.eq(&token_hash))
-            .filter(sessions::last_seen_at.ge(now - limits.idle))
-            .filter(sessions::created_at.ge(now - limits.absolute))
-            .select((User::as_select(), sessions::last_seen_at))
+            .select((
+                User::as_select(),
+                sessions::last_seen_at,
+                sessions::created_at,
+            ))
             .first(conn)
             .optional()
     })
     .context("Failed to load a login")?;
-    let Some((user, last_seen_at)) = found else {
+    let Some((user, last_seen_at, created_at)) = found else {
         return Ok(None);
     };
-    let last_seen_at = NaiveDateTime::from(last_seen_at);
+    let (last_seen_at, created_at) = (
+        NaiveDateTime::from(last_seen_at),
+        NaiveDateTime::from(created_at),
+    );
+    if now - last_seen_at > limits.idle || now - created_at > limits.absolute {
+        return Ok(None);
+    }
     let resolution = (limits.idle / 4).min(TimeDelta::minutes(1));
     if now - last_seen_at >= resolution {
         diesel::update(sessions::table.find(&token_hash))
