@@ -9,7 +9,7 @@ use crate::db::schema::{posts, users};
 use crate::errors::{AppError, ResultExt};
 
 /// A post with its author's name and email (for the avatar), read with one join.
-#[derive(Debug, Queryable)]
+#[derive(Debug, PartialEq, Eq, Queryable)]
 pub struct PostWithAuthor {
     pub id: i32,
     pub user_id: i32,

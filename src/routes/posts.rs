@@ -8,7 +8,7 @@ use tera::Context;
 use crate::db;
 use crate::errors::AppError;
 use crate::models::{self, Paginated};
-use crate::web::display::{post_views, PostView};
+use crate::web::display::{listed_posts, ListedPost};
 use crate::web::flash::Level;
 use crate::web::forms::{FormErrors, PostForm};
 use crate::web::page::Page;
@@ -34,7 +34,7 @@ pub async fn index(
     let form = PostForm {
         post: String::new(),
     };
-    let posts = post_views(&state.avatar_key, posts);
+    let posts = listed_posts(posts);
     show_home(&page, &state, posts, form, FormErrors::default())
 }
 
@@ -72,14 +72,14 @@ async fn home(
         models::timeline_posts(conn, user_id, page_number, per_page)
     })
     .await
-    .map(|posts| post_views(&state.avatar_key, posts))?;
+    .map(listed_posts)?;
     show_home(page, state, posts, form, errors)
 }
 
 fn show_home(
     page: &Page,
     state: &AppState,
-    posts: Paginated<PostView>,
+    posts: Paginated<ListedPost>,
     form: PostForm,
     errors: FormErrors,
 ) -> Result<HttpResponse, AppError> {
@@ -106,7 +106,7 @@ pub async fn explore(
         models::explore_posts(conn, page_number, per_page)
     })
     .await?;
-    let posts = post_views(&state.avatar_key, posts);
+    let posts = listed_posts(posts);
     let context = timeline_context(&state, "Explore", "/explore", &[], posts)?;
     page.render("index.html", StatusCode::OK, context)
 }
@@ -136,7 +136,7 @@ pub async fn search(
             models::search_posts(conn, &text, page_number, per_page)
         })
         .await
-        .map(|posts| post_views(&state.avatar_key, posts))?
+        .map(listed_posts)?
     };
     let mut context = timeline_context(&state, "Search", "/search", &[("q", &q)], posts)?;
     context.insert("q", &q);
@@ -149,14 +149,17 @@ fn timeline_context(
     title: &str,
     path: &str,
     params: &[(&str, &str)],
-    posts: Paginated<PostView>,
+    posts: Paginated<ListedPost>,
 ) -> Result<Context, AppError> {
     let (newer, older) = page_links(path, params, &posts);
     let mut context = Context::new();
     context.insert("title", title);
-    state
-        .post_fragments
-        .insert_posts(&mut context, &state.templates, posts.items)?;
+    state.post_fragments.insert_posts(
+        &mut context,
+        &state.templates,
+        &state.avatar_key,
+        posts.items,
+    )?;
     context.insert("newer_url", &newer);
     context.insert("older_url", &older);
     Ok(context)

@@ -8,7 +8,7 @@ use tera::Context;
 use crate::db;
 use crate::errors::{AppError, UniqueField};
 use crate::models::{self, User};
-use crate::web::display::{iso_time, post_views, time_ago};
+use crate::web::display::{iso_time, listed_posts, time_ago};
 use crate::web::flash::Level;
 use crate::web::forms::{EditProfileForm, FormErrors};
 use crate::web::page::Page;
@@ -38,14 +38,10 @@ pub async fn user(
 ) -> Result<HttpResponse, AppError> {
     let (page_number, per_page) = (query.get(), state.settings.posts_per_page);
     let username = username.into_inner();
-    let avatars = state.avatar_key.clone();
     let (page, shown) = Page::load(&req, move |conn, viewer| {
         let viewer = viewer.map(|viewer| viewer.id);
         let user = User::find_by_username(conn, &username)?.ok_or(AppError::NotFound)?;
-        let posts = post_views(
-            &avatars,
-            models::user_posts(conn, user.id, page_number, per_page)?,
-        );
+        let posts = listed_posts(models::user_posts(conn, user.id, page_number, per_page)?);
         let followers = models::follower_count(conn, user.id)?;
         let following = models::following_count(conn, user.id)?;
         let is_following = match viewer {
@@ -76,9 +72,12 @@ pub async fn user(
     context.insert("user", &profile);
     context.insert("is_self", &(viewer == Some(user.id)));
     context.insert("is_following", &is_following);
-    state
-        .post_fragments
-        .insert_posts(&mut context, &state.templates, posts.items)?;
+    state.post_fragments.insert_posts(
+        &mut context,
+        &state.templates,
+        &state.avatar_key,
+        posts.items,
+    )?;
     context.insert("newer_url", &newer);
     context.insert("older_url", &older);
     page.render("user.html", StatusCode::OK, context)

@@ -3,12 +3,14 @@
 //! for every `{{ post.x }}`, and the post list was most of a page's rendering; a kept post costs
 //! a hash of its text instead.
 //!
-//! A kept post is keyed by every value `_post.html` is given (the whole `PostView`, compared
-//! in full, not a digest of it), so a post shows exactly what rendering it now would show: a
-//! new "5 minutes ago", a renamed author or a new avatar is a new key, and the old entry ages
-//! out. `_post.html` is rendered with `post` alone, so a fragment can hold nothing of the page
-//! it was first shown on (the viewer, a token): a test renders it beside every value a page has
-//! and fails if any of them shows.
+//! A kept post is keyed by every value its display is made from (the whole `ListedPost`: the
+//! row with its author, and how long ago it was posted, compared in full, not a digest of it),
+//! so a post shows exactly what rendering it now would show: a new "5 minutes ago", a renamed
+//! author or a new avatar is a new key, and the old entry ages out. Its display text (avatar
+//! URL, ISO time, "ago" in words) is written only when it is not kept. `_post.html` is rendered
+//! with `post` alone, so a fragment can hold nothing of the page it was first shown on (the
+//! viewer, a token): a test renders it beside every value a page has and fails if any of them
+//! shows.
 
 use std::sync::Arc;
 
@@ -16,7 +18,7 @@ use quick_cache::sync::Cache;
 use quick_cache::Weighter;
 use tera::{Context, Map, Value};
 
-use super::display::PostView;
+use super::display::{AvatarKey, ListedPost, PostView};
 use crate::errors::AppError;
 use crate::templates::Templates;
 
@@ -27,24 +29,24 @@ const POST_TEMPLATE: &str = "_post.html";
 /// through every post churns the cache but cannot grow it.
 const BUDGET_BYTES: u64 = 4 * 1024 * 1024;
 
-/// What one kept post costs beyond its text: the cache's slot, the key's five strings' headers
-/// and the fragment's `Arc`. The allocator's own rounding is not counted: the memory held is
+/// What one kept post costs beyond its text: the cache's slot, the key's four strings' headers
+/// and its other fields, and the fragment's `Arc`. The allocator's own rounding is not counted: the memory held is
 /// about a third more than the budget, and as bounded.
 const ENTRY_OVERHEAD_BYTES: u64 = 192;
 
-/// A kept post weighs its text: its displayed values and its HTML.
+/// A kept post weighs its text: the values it is shown from and its HTML.
 #[derive(Clone)]
 struct TextBytes;
 
-impl Weighter<PostView, Arc<str>> for TextBytes {
-    fn weight(&self, post: &PostView, html: &Arc<str>) -> u64 {
+impl Weighter<ListedPost, Arc<str>> for TextBytes {
+    fn weight(&self, post: &ListedPost, html: &Arc<str>) -> u64 {
         (post.text_len() + html.len()) as u64 + ENTRY_OVERHEAD_BYTES
     }
 }
 
 /// The rendered posts, bounded by [`BUDGET_BYTES`].
 pub struct PostFragments {
-    kept: Cache<PostView, Arc<str>, TextBytes>,
+    kept: Cache<ListedPost, Arc<str>, TextBytes>,
 }
 
 impl Default for PostFragments {
@@ -67,10 +69,11 @@ impl PostFragments {
         &self,
         context: &mut Context,
         templates: &Templates,
-        posts: Vec<PostView>,
+        avatars: &AvatarKey,
+        posts: Vec<ListedPost>,
     ) -> Result<(), AppError> {
         let mut entries = Map::new();
-        let html = self.render(templates, posts)?;
+        let html = self.render(templates, avatars, posts)?;
         entries.insert("posts_html".to_string(), Value::String(html));
         let posts = Context::from_value(Value::Object(entries)).map_err(AppError::unexpected)?;
         context.extend(posts);
@@ -79,7 +82,12 @@ impl PostFragments {
 
     /// `posts` rendered by `_post.html`, one after another (each fragment was escaped by Tera
     /// when it was rendered).
-    fn render(&self, templates: &Templates, posts: Vec<PostView>) -> Result<String, AppError> {
+    fn render(
+        &self,
+        templates: &Templates,
+        avatars: &AvatarKey,
+        posts: Vec<ListedPost>,
+    ) -> Result<String, AppError> {
         // With templates reloaded before each render (DEBUG=1), an edit to `_post.html` must show.
         let keep = !templates.reloads();
         templates.reload_if_asked()?;
@@ -91,7 +99,8 @@ impl PostFragments {
                     continue;
                 }
             }
-            let fragment = templates.render_fragment(POST_TEMPLATE, &post_context(&post))?;
+            let fragment =
+                templates.render_fragment(POST_TEMPLATE, &post_context(&post.view(avatars)))?;
             html.push_str(&fragment);
             if keep {
                 self.kept.insert(post, fragment.into());
