@@ -28,6 +28,18 @@ pub use post::{
 pub use remember_token::{forget_browser, remember_browser, remembered_user};
 pub use user::{NewUser, User};
 
+/// The SQL types of `PostWithAuthor`'s columns, in its order: what each backend's own timeline
+/// query returns.
+type PostWithAuthorSql = (
+    diesel::sql_types::Integer,
+    diesel::sql_types::Integer,
+    diesel::sql_types::Text,
+    diesel::sql_types::Timestamp,
+    diesel::sql_types::Text,
+    diesel::sql_types::Text,
+    diesel::sql_types::Nullable<diesel::sql_types::Text>,
+);
+
 diesel::define_sql_function! {
     /// SQL's `lower()`: usernames and emails compare regardless of case on both databases (the
     /// unique indexes on `lower(...)` serve these lookups), and so does search.

@@ -12,8 +12,10 @@
 
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Integer};
 use diesel::{QueryResult, RunQueryDsl};
+
+use super::PostWithAuthorSql;
 
 /// The posts of `user_id` and everyone they follow, `limit` of them after skipping `offset`,
 /// newest first, each with its author: the columns of `PostWithAuthor`, in its order.
@@ -38,15 +40,7 @@ impl PostgresTimeline {
 }
 
 impl Query for PostgresTimeline {
-    type SqlType = (
-        Integer,
-        Integer,
-        Text,
-        Timestamp,
-        Text,
-        Text,
-        Nullable<Text>,
-    );
+    type SqlType = PostWithAuthorSql;
 }
 
 impl RunQueryDsl<diesel::PgConnection> for PostgresTimeline {}

@@ -17,9 +17,11 @@
 //! connection. Its rows come in no particular order: the caller sorts the page.
 
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Integer};
 use diesel::sqlite::Sqlite;
 use diesel::{QueryResult, RunQueryDsl};
+
+use super::PostWithAuthorSql;
 
 /// The posts of `user_id` and everyone they follow, `limit` of them after skipping `offset`,
 /// newest first, each with its author: the columns of `PostWithAuthor`, in its order.
@@ -41,15 +43,7 @@ impl SqliteTimeline {
 }
 
 impl Query for SqliteTimeline {
-    type SqlType = (
-        Integer,
-        Integer,
-        Text,
-        Timestamp,
-        Text,
-        Text,
-        Nullable<Text>,
-    );
+    type SqlType = PostWithAuthorSql;
 }
 
 impl RunQueryDsl<diesel::SqliteConnection> for SqliteTimeline {}

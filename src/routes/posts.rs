@@ -154,12 +154,9 @@ fn timeline_context(
     let (newer, older) = page_links(path, params, &posts);
     let mut context = Context::new();
     context.insert("title", title);
-    state.post_fragments.insert_posts(
-        &mut context,
-        &state.templates,
-        &state.avatar_key,
-        posts.items,
-    )?;
+    state
+        .post_fragments
+        .insert_posts(&mut context, &state.templates, posts.items)?;
     context.insert("newer_url", &newer);
     context.insert("older_url", &older);
     Ok(context)

@@ -72,12 +72,9 @@ pub async fn user(
     context.insert("user", &profile);
     context.insert("is_self", &(viewer == Some(user.id)));
     context.insert("is_following", &is_following);
-    state.post_fragments.insert_posts(
-        &mut context,
-        &state.templates,
-        &state.avatar_key,
-        posts.items,
-    )?;
+    state
+        .post_fragments
+        .insert_posts(&mut context, &state.templates, posts.items)?;
     context.insert("newer_url", &newer);
     context.insert("older_url", &older);
     page.render("user.html", StatusCode::OK, context)

@@ -47,10 +47,12 @@ impl Weighter<ListedPost, Arc<str>> for TextBytes {
 /// The rendered posts, bounded by [`BUDGET_BYTES`].
 pub struct PostFragments {
     kept: Cache<ListedPost, Arc<str>, TextBytes>,
+    /// The key of the avatar URLs in the kept HTML: a kept post is only right for this key.
+    avatars: AvatarKey,
 }
 
-impl Default for PostFragments {
-    fn default() -> Self {
+impl PostFragments {
+    pub fn new(avatars: AvatarKey) -> Self {
         let typical_entry = 900;
         PostFragments {
             kept: Cache::with_weighter(
@@ -58,22 +60,20 @@ impl Default for PostFragments {
                 BUDGET_BYTES,
                 TextBytes,
             ),
+            avatars,
         }
     }
-}
 
-impl PostFragments {
     /// Puts `posts` in `context` as `posts_html`, for a page's `{{ posts_html | safe }}`. Moved
     /// in: `Context::insert` would serialise a copy of the page's largest string.
     pub fn insert_posts(
         &self,
         context: &mut Context,
         templates: &Templates,
-        avatars: &AvatarKey,
         posts: Vec<ListedPost>,
     ) -> Result<(), AppError> {
         let mut entries = Map::new();
-        let html = self.render(templates, avatars, posts)?;
+        let html = self.render(templates, posts)?;
         entries.insert("posts_html".to_string(), Value::String(html));
         let posts = Context::from_value(Value::Object(entries)).map_err(AppError::unexpected)?;
         context.extend(posts);
@@ -82,12 +82,7 @@ impl PostFragments {
 
     /// `posts` rendered by `_post.html`, one after another (each fragment was escaped by Tera
     /// when it was rendered).
-    fn render(
-        &self,
-        templates: &Templates,
-        avatars: &AvatarKey,
-        posts: Vec<ListedPost>,
-    ) -> Result<String, AppError> {
+    fn render(&self, templates: &Templates, posts: Vec<ListedPost>) -> Result<String, AppError> {
         // With templates reloaded before each render (DEBUG=1), an edit to `_post.html` must show.
         let keep = !templates.reloads();
         templates.reload_if_asked()?;
@@ -99,8 +94,8 @@ impl PostFragments {
                     continue;
                 }
             }
-            let fragment =
-                templates.render_fragment(POST_TEMPLATE, &post_context(&post.view(avatars)))?;
+            let fragment = templates
+                .render_fragment(POST_TEMPLATE, &post_context(&post.view(&self.avatars)))?;
             html.push_str(&fragment);
             if keep {
                 self.kept.insert(post, fragment.into());

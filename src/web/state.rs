@@ -100,7 +100,7 @@ impl AppState {
             jobs,
             upload_turns: UploadTurns::default(),
             avatar_key: AvatarKey::new(secret),
-            post_fragments: PostFragments::default(),
+            post_fragments: PostFragments::new(AvatarKey::new(secret)),
             access_tokens: AccessTokens::new(secret, &fallbacks, settings.access_token_seconds),
             reset,
             reset_mails,

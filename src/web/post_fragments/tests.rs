@@ -60,10 +60,10 @@ proptest! {
         amount in 0..100i64,
         unit in prop::sample::select(vec!["minute", "hour", "day", "month", "year"]),
     ) {
-        let fragments = PostFragments::default();
+        let fragments = PostFragments::new(avatars());
         let ago = Ago::Units { amount, unit };
-        let first = fragments.render(templates(), &avatars(), vec![post(&body, &author, ago)]).unwrap();
-        let kept = fragments.render(templates(), &avatars(), vec![post(&body, &author, ago)]).unwrap();
+        let first = fragments.render(templates(), vec![post(&body, &author, ago)]).unwrap();
+        let kept = fragments.render(templates(), vec![post(&body, &author, ago)]).unwrap();
         let now = rendered_now(&post(&body, &author, ago));
         prop_assert_eq!(&first, &now);
         prop_assert_eq!(&kept, &now);
@@ -74,7 +74,7 @@ proptest! {
 #[test]
 fn posts_differing_in_any_value_they_are_shown_from_are_kept_apart() {
     // Arrange: one id, so only the full comparison tells them apart
-    let fragments = PostFragments::default();
+    let fragments = PostFragments::new(avatars());
     let posts = || {
         let base = || post("Hello", "susan", minutes(5));
         let with = |change: fn(&mut PostWithAuthor)| {
@@ -99,8 +99,8 @@ fn posts_differing_in_any_value_they_are_shown_from_are_kept_apart() {
     let expected: String = posts().iter().map(rendered_now).collect();
 
     // Act
-    let first = fragments.render(templates(), &avatars(), posts()).unwrap();
-    let kept = fragments.render(templates(), &avatars(), posts()).unwrap();
+    let first = fragments.render(templates(), posts()).unwrap();
+    let kept = fragments.render(templates(), posts()).unwrap();
 
     // Assert
     assert_eq!(first, expected);
@@ -111,7 +111,7 @@ fn posts_differing_in_any_value_they_are_shown_from_are_kept_apart() {
 #[test]
 fn the_kept_posts_weigh_their_text_and_never_more_than_their_budget() {
     // Arrange
-    let fragments = PostFragments::default();
+    let fragments = PostFragments::new(avatars());
     let body = "x".repeat(140);
     let smallest_html = rendered_now(&post(&body, "user0", Ago::JustNow)).len() as u64;
 
@@ -124,7 +124,7 @@ fn the_kept_posts_weigh_their_text_and_never_more_than_their_budget() {
                 listed
             })
             .collect();
-        fragments.render(templates(), &avatars(), posts).unwrap();
+        fragments.render(templates(), posts).unwrap();
     }
 
     // Assert
@@ -184,14 +184,10 @@ fn the_post_template_shows_nothing_but_the_post() {
 #[test]
 fn with_templates_reloaded_before_each_render_nothing_is_kept() {
     let reloading = Templates::load("templates", true).unwrap();
-    let fragments = PostFragments::default();
+    let fragments = PostFragments::new(avatars());
 
     let html = fragments
-        .render(
-            &reloading,
-            &avatars(),
-            vec![post("Hello", "susan", Ago::JustNow)],
-        )
+        .render(&reloading, vec![post("Hello", "susan", Ago::JustNow)])
         .unwrap();
 
     assert_eq!(html, rendered_now(&post("Hello", "susan", Ago::JustNow)));
