@@ -175,3 +175,39 @@ impl ManageConnection for Connector {
         pooled.conn.is_broken()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::sql_types::Text;
+    use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
+
+    #[derive(QueryableByName)]
+    struct CompileOption {
+        #[diesel(sql_type = Text)]
+        compile_options: String,
+    }
+
+    /// `.cargo/config.toml` sets them; without it the app still runs, only slower, so nothing
+    /// else would notice them gone.
+    #[test]
+    fn the_bundled_sqlite_is_built_with_the_options_the_speed_chapter_names() {
+        let mut conn = SqliteConnection::establish(":memory:").expect("an in-memory database");
+        let options: Vec<String> = diesel::sql_query("PRAGMA compile_options")
+            .load::<CompileOption>(&mut conn)
+            .expect("SQLite's compile options")
+            .into_iter()
+            .map(|option| option.compile_options)
+            .collect();
+
+        for wanted in ["THREADSAFE=2", "DEFAULT_MEMSTATUS=0", "ENABLE_QPSG"] {
+            assert!(
+                options.iter().any(|o| o == wanted),
+                "{wanted} in {options:?}"
+            );
+        }
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "ENABLE_MEMORY_MANAGEMENT in {options:?}"
+        );
+    }
+}
